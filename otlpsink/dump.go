@@ -1,0 +1,141 @@
+package otlpsink
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// ToTraces converts spans back to pdata, grouped by resource and scope, so
+// they can be encoded as OTLP again (the Origin and arrival time are not part
+// of OTLP and are dropped).
+func ToTraces(spans []Span) ptrace.Traces {
+	td := ptrace.NewTraces()
+	type groupKey struct{ res, scope string }
+	scopes := map[groupKey]ptrace.SpanSlice{}
+	resources := map[string]ptrace.ResourceSpans{}
+	for _, s := range spans {
+		rk := fmt.Sprintf("%s\x00%s", s.Resource.SchemaURL, s.Resource.Attributes)
+		rs, ok := resources[rk]
+		if !ok {
+			rs = td.ResourceSpans().AppendEmpty()
+			rs.SetSchemaUrl(s.Resource.SchemaURL)
+			attrsToPdata(s.Resource.Attributes, rs.Resource().Attributes())
+			resources[rk] = rs
+		}
+		gk := groupKey{rk, fmt.Sprintf("%s\x00%s\x00%s", s.Scope.Name, s.Scope.Version, s.Scope.Attributes)}
+		ss, ok := scopes[gk]
+		if !ok {
+			sc := rs.ScopeSpans().AppendEmpty()
+			sc.Scope().SetName(s.Scope.Name)
+			sc.Scope().SetVersion(s.Scope.Version)
+			attrsToPdata(s.Scope.Attributes, sc.Scope().Attributes())
+			ss = sc.Spans()
+			scopes[gk] = ss
+		}
+		spanToPdata(s, ss.AppendEmpty())
+	}
+	return td
+}
+
+func spanToPdata(s Span, sp ptrace.Span) {
+	sp.SetTraceID(pcommon.TraceID(s.TraceID))
+	sp.SetSpanID(pcommon.SpanID(s.SpanID))
+	sp.SetParentSpanID(pcommon.SpanID(s.ParentSpanID))
+	sp.TraceState().FromRaw(s.TraceState)
+	sp.SetFlags(s.Flags)
+	sp.SetName(s.Name)
+	sp.SetKind(ptrace.SpanKind(s.Kind))
+	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(s.Start))
+	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(s.End))
+	sp.Status().SetCode(ptrace.StatusCode(s.Status.Code))
+	sp.Status().SetMessage(s.Status.Message)
+	attrsToPdata(s.Attributes, sp.Attributes())
+	for _, e := range s.Events {
+		pe := sp.Events().AppendEmpty()
+		pe.SetName(e.Name)
+		pe.SetTimestamp(pcommon.NewTimestampFromTime(e.Time))
+		attrsToPdata(e.Attributes, pe.Attributes())
+	}
+	for _, l := range s.Links {
+		pl := sp.Links().AppendEmpty()
+		pl.SetTraceID(pcommon.TraceID(l.TraceID))
+		pl.SetSpanID(pcommon.SpanID(l.SpanID))
+		pl.TraceState().FromRaw(l.TraceState)
+		attrsToPdata(l.Attributes, pl.Attributes())
+	}
+}
+
+// WriteOTLPJSON writes spans as one line of OTLP/JSON ({"resourceSpans":[...]}),
+// the format of the Collector's file exporter and of `traceproof serve --out`,
+// which LoadOTLPJSON and `traceproof dump` read back.
+func WriteOTLPJSON(w io.Writer, spans []Span) error {
+	return WriteTracesJSON(w, ToTraces(spans))
+}
+
+// WriteTracesJSON writes td as one line of OTLP/JSON.
+func WriteTracesJSON(w io.Writer, td ptrace.Traces) error {
+	b, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// LoadOTLPJSON reads OTLP/JSON lines (one export request per line, as the
+// Collector's file exporter writes them) into the store, attributing them to
+// name. Lines holding metrics or logs are skipped. It returns the number of
+// spans loaded.
+func (st *Store) LoadOTLPJSON(r io.Reader, name string) (int, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var um ptrace.JSONUnmarshaler
+	origin := Origin{Sender: name, Transport: TransportFile, Encoding: EncodingJSON}
+	total := 0
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadBytes('\n')
+		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 && !isOtherSignal(trimmed) {
+			td, uerr := um.UnmarshalTraces(trimmed)
+			if uerr != nil {
+				return total, fmt.Errorf("%s:%d: not an OTLP/JSON traces line: %w", name, lineNo, uerr)
+			}
+			total += st.Ingest(td, origin).Accepted
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+}
+
+// isOtherSignal reports a file-exporter line that carries metrics or logs.
+func isOtherSignal(line []byte) bool {
+	i := bytes.IndexByte(line, '"')
+	if i < 0 {
+		return false
+	}
+	rest := line[i+1:]
+	return bytes.HasPrefix(rest, []byte("resourceMetrics")) || bytes.HasPrefix(rest, []byte("resourceLogs")) ||
+		bytes.HasPrefix(rest, []byte("resource_metrics")) || bytes.HasPrefix(rest, []byte("resource_logs"))
+}
+
+// LoadFile reads an OTLP/JSON lines file into a new store.
+func LoadFile(path string, opts ...StoreOption) (*Store, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st := NewStore(opts...)
+	if _, err := st.LoadOTLPJSON(f, path); err != nil {
+		return st, err
+	}
+	return st, nil
+}

@@ -1,0 +1,92 @@
+package otlpsink
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed requests
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// The gRPC services are registered by hand rather than through pdata's
+// RegisterGRPCServer so that a body that does not decode is answered with
+// InvalidArgument, as the OTLP spec asks (grpc-go would say Internal), and so
+// that decode errors and oversized requests are counted. Decoding is still
+// pdata's: grpcMsg only adapts pdata's request types to the codec pdata
+// registers for gRPC.
+
+func (s *Sink) newGRPCServer() *grpc.Server {
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(s.cfg.maxMessageBytes),
+	)
+	for _, sig := range signals {
+		srv.RegisterService(&grpc.ServiceDesc{
+			ServiceName: sig.service,
+			HandlerType: (*any)(nil),
+			Methods:     []grpc.MethodDesc{{MethodName: "Export", Handler: s.grpcExport(sig)}},
+		}, s)
+	}
+	return srv
+}
+
+func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	return func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+		o := Origin{Transport: TransportGRPC, Encoding: EncodingProto}
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			o.Sender = p.Addr.String()
+		}
+		md, _ := metadata.FromIncomingContext(ctx)
+		if enc := md.Get("grpc-encoding"); len(enc) > 0 && enc[0] != "identity" {
+			o.Compressed = true
+		}
+		if s.cfg.token != "" {
+			var got string
+			if a := md.Get("authorization"); len(a) > 0 {
+				got = a[0]
+			}
+			if !s.tokenOK(got) {
+				msg := fmt.Sprintf("%s from %s: missing or wrong bearer token", sig.name, o.Sender)
+				s.Store.countRefused("unauthenticated", msg)
+				return nil, status.Error(codes.Unauthenticated, "traceproof sink: missing or wrong \"authorization: Bearer <token>\" metadata")
+			}
+		}
+		m := &grpcMsg{req: sig.newReq()}
+		if err := dec(m); err != nil {
+			if status.Code(err) == codes.ResourceExhausted {
+				s.Store.countRefused("too large", fmt.Sprintf("%s from %s: %v", sig.name, o.Sender, err))
+				return nil, err
+			}
+			msg := fmt.Sprintf("cannot decode OTLP %s request from %s: %v", sig.name, o.Sender, status.Convert(err).Message())
+			s.Store.countDecodeError(msg)
+			return nil, status.Error(codes.InvalidArgument, msg)
+		}
+		resp, err := sig.consume(s, m.req, o).MarshalProto()
+		if err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+		return &grpcMsg{resp: resp}, nil
+	}
+}
+
+// tokenOK compares an Authorization value with the configured token in
+// constant time.
+func (s *Sink) tokenOK(header string) bool {
+	want := "Bearer " + s.cfg.token
+	return subtle.ConstantTimeCompare([]byte(header), []byte(want)) == 1
+}
+
+// grpcMsg satisfies the method set pdata's gRPC codec looks for, so requests
+// are decoded by pdata and responses sent as the bytes pdata encoded.
+type grpcMsg struct {
+	req  exportRequest
+	resp []byte
+}
+
+func (m *grpcMsg) UnmarshalProto(b []byte) error { return m.req.UnmarshalProto(b) }
+func (m *grpcMsg) SizeProto() int                { return len(m.resp) }
+func (m *grpcMsg) MarshalProto(buf []byte) int   { return copy(buf, m.resp) }

@@ -1,0 +1,167 @@
+package otlpsink
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	contentTypeProto = "application/x-protobuf"
+	contentTypeJSON  = "application/json"
+)
+
+func (s *Sink) newHTTPHandler() http.Handler {
+	mux := http.NewServeMux()
+	for _, sig := range signals {
+		mux.Handle(sig.path, s.httpExport(sig))
+	}
+	return mux
+}
+
+// httpError is a refusal with the status the OTLP/HTTP spec names for it.
+type httpError struct {
+	status int
+	reason string // Stats().Refused key, or "" for a decode error
+	msg    string
+}
+
+func (s *Sink) httpExport(sig signal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o := Origin{Sender: r.RemoteAddr, Transport: TransportHTTP, Encoding: EncodingProto}
+		ctype := contentTypeJSON // for error bodies when the request's is unusable
+		resp, herr := s.httpDecode(sig, r, &o, &ctype, w)
+		if herr != nil {
+			if herr.reason == "" {
+				s.Store.countDecodeError(herr.msg)
+			} else {
+				s.Store.countRefused(herr.reason, herr.msg)
+			}
+			if herr.status == http.StatusMethodNotAllowed {
+				w.Header().Set("Allow", http.MethodPost)
+			}
+			writeHTTPStatus(w, ctype, herr.status, herr.msg)
+			return
+		}
+		var body []byte
+		var err error
+		if ctype == contentTypeJSON {
+			body, err = resp.MarshalJSON()
+		} else {
+			body, err = resp.MarshalProto()
+		}
+		if err != nil {
+			writeHTTPStatus(w, ctype, http.StatusInternalServerError, err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	}
+}
+
+func (s *Sink) httpDecode(sig signal, r *http.Request, o *Origin, ctype *string, w http.ResponseWriter) (exportResponse, *httpError) {
+	who := fmt.Sprintf("%s %s from %s", r.Method, r.URL.Path, o.Sender)
+	if r.Method != http.MethodPost {
+		return nil, &httpError{http.StatusMethodNotAllowed, "method", who + ": only POST is allowed"}
+	}
+	if s.cfg.token != "" && !s.tokenOK(r.Header.Get("Authorization")) {
+		return nil, &httpError{http.StatusUnauthorized, "unauthenticated", who + ": missing or wrong \"Authorization: Bearer <token>\" header"}
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err == nil && mt == contentTypeProto:
+		*ctype = contentTypeProto
+	case err == nil && mt == contentTypeJSON:
+		o.Encoding = EncodingJSON
+	default:
+		return nil, &httpError{http.StatusUnsupportedMediaType, "content type",
+			fmt.Sprintf("%s: unsupported Content-Type %q; use %s or %s", who, r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON)}
+	}
+
+	max := int64(s.cfg.maxMessageBytes)
+	var body io.Reader = http.MaxBytesReader(w, r.Body, max)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		o.Compressed = true
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			if tooLarge(err) {
+				return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body over %d bytes", who, max)}
+			}
+			return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: corrupt gzip body: %v", who, err)}
+		}
+		// Limit what the body inflates to as well: a small zip bomb must not
+		// exhaust the test's memory.
+		body = io.LimitReader(zr, max+1)
+	default:
+		return nil, &httpError{http.StatusUnsupportedMediaType, "content encoding", fmt.Sprintf("%s: unsupported Content-Encoding %q; use gzip or none", who, enc)}
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		if tooLarge(err) {
+			return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body over %d bytes", who, max)}
+		}
+		if o.Compressed {
+			return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: corrupt gzip body: %v", who, err)}
+		}
+		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: reading body: %v", who, err)}
+	}
+	if int64(len(data)) > max {
+		return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body inflates to over %d bytes", who, max)}
+	}
+	req := sig.newReq()
+	if o.Encoding == EncodingJSON {
+		err = req.UnmarshalJSON(data)
+	} else {
+		err = req.UnmarshalProto(data)
+	}
+	if err != nil {
+		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: cannot decode OTLP %s %s: %v", who, sig.name, o.Encoding, err)}
+	}
+	return sig.consume(s, req, *o), nil
+}
+
+func tooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// writeHTTPStatus answers with a google.rpc.Status body in the request's
+// encoding, as OTLP/HTTP asks of error responses.
+func writeHTTPStatus(w http.ResponseWriter, ctype string, code int, msg string) {
+	st := &spb.Status{Code: int32(grpcCodeFor(code)), Message: "traceproof sink: " + msg}
+	var body []byte
+	if ctype == contentTypeProto {
+		body, _ = proto.Marshal(st)
+	} else {
+		body, _ = protojson.Marshal(st)
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func grpcCodeFor(httpStatus int) codes.Code {
+	switch httpStatus {
+	case http.StatusBadRequest:
+		return codes.InvalidArgument
+	case http.StatusUnauthorized:
+		return codes.Unauthenticated
+	case http.StatusRequestEntityTooLarge:
+		return codes.ResourceExhausted
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		return codes.Unimplemented
+	}
+	return codes.Internal
+}

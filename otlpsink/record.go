@@ -1,0 +1,176 @@
+package otlpsink
+
+import (
+	"time"
+	"unsafe"
+)
+
+// The store keeps spans in a compact, mostly pointer-free form: attribute
+// keys, span and event names are interned to uint32 IDs; every other string of
+// a span lives in one per-span byte slice (strs) and is referenced by offset
+// and length; event and link attributes share the span's attrs slice. That
+// keeps a typical span at a few hundred bytes with four pointers for the
+// garbage collector to trace, where keeping pdata would cost ~2.3 KiB and
+// dozens of pointers. Public Span values are built from records on demand.
+
+// strRef packs an offset and length into strs.
+type strRef uint64
+
+func mkStrRef(off, n int) strRef { return strRef(uint64(off)<<32 | uint64(uint32(n))) }
+
+// attr is one attribute. For strings and bytes num is a strRef; for slices and
+// maps it indexes the record's extra values; otherwise it holds the bits.
+type attr struct {
+	key  uint32
+	kind ValueKind
+	num  uint64
+}
+
+type eventRec struct {
+	time   int64
+	name   uint32
+	a0, a1 uint32 // attribute range in spanRec.attrs
+}
+
+type linkRec struct {
+	traceID    TraceID
+	spanID     SpanID
+	traceState strRef
+	a0, a1     uint32
+}
+
+type spanRec struct {
+	traceID    TraceID
+	spanID     SpanID
+	parentID   SpanID
+	start, end int64
+	received   int64
+	statusMsg  strRef
+	traceState strRef
+	flags      uint32
+	name       uint32
+	resource   uint32 // index into Store.resources
+	scope      uint32 // index into Store.scopes
+	origin     uint32 // index into Store.origins
+	nAttrs     uint32 // attrs[:nAttrs] are the span's own; the rest belong to events and links
+	kind       SpanKind
+	status     StatusCode
+
+	attrs  []attr
+	events []eventRec
+	links  []linkRec
+	strs   []byte
+	extra  []Value // slice and map attribute values; nil for most spans
+}
+
+// str returns a string that aliases r.strs: strs is never written after the
+// record is built, so sharing it is safe and saves a copy per attribute.
+func (r *spanRec) str(ref strRef) string {
+	n := int(uint32(ref))
+	if n == 0 {
+		return ""
+	}
+	off := int(ref >> 32)
+	return unsafe.String(&r.strs[off], n)
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// materialize builds the public Span for a record.
+func (st *Store) materialize(seq uint64, r *spanRec) Span {
+	s := Span{
+		TraceID:      r.traceID,
+		SpanID:       r.spanID,
+		ParentSpanID: r.parentID,
+		TraceState:   r.str(r.traceState),
+		Flags:        r.flags,
+		Name:         st.strs.get(r.name),
+		Kind:         r.kind,
+		Start:        unixTime(r.start),
+		End:          unixTime(r.end),
+		Status:       Status{Code: r.status, Message: r.str(r.statusMsg)},
+		Received:     unixTime(r.received),
+		Resource:     st.resources[r.resource].res,
+		Scope:        st.scopes[r.scope].scope,
+		Origin:       st.origins[r.origin],
+		Seq:          seq,
+	}
+	// One allocation for all attributes of the span, events and links.
+	all := make(Attributes, len(r.attrs))
+	for i, a := range r.attrs {
+		all[i] = Attr{Key: st.strs.get(a.key), Value: r.value(a)}
+	}
+	s.Attributes = all[:r.nAttrs:r.nAttrs]
+	if len(r.events) > 0 {
+		s.Events = make([]Event, len(r.events))
+		for i, e := range r.events {
+			s.Events[i] = Event{Name: st.strs.get(e.name), Time: unixTime(e.time), Attributes: all[e.a0:e.a1:e.a1]}
+		}
+	}
+	if len(r.links) > 0 {
+		s.Links = make([]Link, len(r.links))
+		for i, l := range r.links {
+			s.Links[i] = Link{TraceID: l.traceID, SpanID: l.spanID, TraceState: r.str(l.traceState), Attributes: all[l.a0:l.a1:l.a1]}
+		}
+	}
+	return s
+}
+
+func (r *spanRec) value(a attr) Value {
+	switch a.kind {
+	case KindString, KindBytes:
+		return Value{kind: a.kind, str: r.str(strRef(a.num))}
+	case KindSlice, KindMap:
+		return r.extra[a.num]
+	}
+	return Value{kind: a.kind, num: a.num}
+}
+
+// lookupStr returns the string form of key's value among attrs[lo:hi], without
+// building a Span: the hot path for correlation extraction.
+func (st *Store) lookupIn(r *spanRec, lo, hi uint32, key uint32) (Value, bool) {
+	for _, a := range r.attrs[lo:hi] {
+		if a.key == key {
+			return r.value(a), true
+		}
+	}
+	return Value{}, false
+}
+
+// interner maps repeated strings (attribute keys, span and event names) to
+// small IDs. It only grows: its size is bounded by the vocabulary of the
+// instrumented code, not by traffic.
+type interner struct {
+	ids  map[string]uint32
+	list []string
+}
+
+func newInterner() *interner {
+	in := &interner{ids: make(map[string]uint32)}
+	in.id("") // ID 0 is the empty string
+	return in
+}
+
+func (in *interner) id(s string) uint32 {
+	if id, ok := in.ids[s]; ok {
+		return id
+	}
+	s = string([]byte(s)) // own the bytes: s may alias a request buffer
+	id := uint32(len(in.list))
+	in.list = append(in.list, s)
+	in.ids[s] = id
+	return id
+}
+
+// lookup returns the ID of s without adding it.
+func (in *interner) lookup(s string) (uint32, bool) {
+	id, ok := in.ids[s]
+	return id, ok
+}
+
+func (in *interner) get(id uint32) string { return in.list[id] }

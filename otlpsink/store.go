@@ -1,0 +1,436 @@
+package otlpsink
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// DefaultCorrelationKeys are the attribute keys whose values correlate spans
+// with a test's task when no WithCorrelationKeys option is given.
+var DefaultCorrelationKeys = []string{"correlation_id", "task_uuid", "tasker.correlation_id", "tasker.task_uuid"}
+
+// DefaultMaxSpans is the span cap when no WithMaxSpans option is given.
+const DefaultMaxSpans = 1_000_000
+
+const chunkSize = 4096
+
+// Store is an indexed, bounded span store with event-driven waiting. A Sink
+// owns one; a Store on its own holds loaded dumps or spans handed to Ingest.
+// All methods are safe for concurrent use.
+type Store struct {
+	mu sync.RWMutex
+
+	maxSpans int
+	corrKeys []string
+	corrIDs  map[uint32]bool // interned correlation keys
+
+	strs      *interner
+	resources []resourceEntry
+	resIdx    map[string]uint32
+	scopes    []scopeEntry
+	scopeIdx  map[string]uint32
+	origins   []Origin
+	originIdx map[Origin]uint32
+
+	// Records live in fixed-size chunks so appending never copies the store and
+	// evicting a whole chunk frees it. Seqs [head, next) are live.
+	chunks   [][]spanRec
+	firstSeq uint64 // seq of chunks[0][0]
+	head     uint64
+	next     uint64
+
+	traces map[TraceID]*traceEntry
+	byName map[uint32][]uint64
+	corr   map[string]*corrEntry
+
+	watchers map[watchKey]chan struct{}
+	onStore  []func([]Span, Origin) // see Sink's WithOnSpans
+
+	stats statsCounters
+}
+
+type resourceEntry struct {
+	res   Resource
+	corrs []string // correlation values found in its attributes
+}
+
+type scopeEntry struct{ scope Scope }
+
+type traceEntry struct {
+	seqs  []uint64 // ascending
+	corrs []string // correlation values attached to the whole trace
+}
+
+type corrEntry struct {
+	traces []TraceID // in order of attachment
+}
+
+// StoreOption configures a Store. Every StoreOption is also a Sink Option.
+type StoreOption interface {
+	Option
+	applyStore(*storeConfig)
+}
+
+type storeConfig struct {
+	maxSpans int
+	corrKeys []string
+}
+
+type storeOptionFunc func(*storeConfig)
+
+func (f storeOptionFunc) applyStore(c *storeConfig) { f(c) }
+func (f storeOptionFunc) apply(c *config)           { f(&c.store) }
+
+// WithMaxSpans caps the number of stored spans; past it the oldest are evicted
+// and counted in Stats().Evicted. n <= 0 means DefaultMaxSpans.
+func WithMaxSpans(n int) StoreOption {
+	return storeOptionFunc(func(c *storeConfig) { c.maxSpans = n })
+}
+
+// WithCorrelationKeys replaces DefaultCorrelationKeys: the attribute keys
+// (looked up in span, span-event and resource attributes) whose values
+// correlate a span, and the rest of its trace, with a task.
+func WithCorrelationKeys(keys ...string) StoreOption {
+	return storeOptionFunc(func(c *storeConfig) { c.corrKeys = slices.Clone(keys) })
+}
+
+// NewStore returns an empty store.
+func NewStore(opts ...StoreOption) *Store {
+	c := storeConfig{}
+	for _, o := range opts {
+		o.applyStore(&c)
+	}
+	return newStore(c)
+}
+
+func newStore(c storeConfig) *Store {
+	if c.maxSpans <= 0 {
+		c.maxSpans = DefaultMaxSpans
+	}
+	if c.corrKeys == nil {
+		c.corrKeys = slices.Clone(DefaultCorrelationKeys)
+	}
+	st := &Store{
+		maxSpans:  c.maxSpans,
+		corrKeys:  c.corrKeys,
+		corrIDs:   make(map[uint32]bool),
+		strs:      newInterner(),
+		resIdx:    make(map[string]uint32),
+		scopeIdx:  make(map[string]uint32),
+		originIdx: make(map[Origin]uint32),
+		watchers:  make(map[watchKey]chan struct{}),
+	}
+	for _, k := range c.corrKeys {
+		st.corrIDs[st.strs.id(k)] = true
+	}
+	st.clear()
+	st.stats.init()
+	return st
+}
+
+// CorrelationKeys returns the keys this store correlates by.
+func (st *Store) CorrelationKeys() []string { return slices.Clone(st.corrKeys) }
+
+func (st *Store) clear() {
+	st.chunks = nil
+	st.firstSeq = st.next
+	st.head = st.next
+	st.traces = make(map[TraceID]*traceEntry)
+	st.byName = make(map[uint32][]uint64)
+	st.corr = make(map[string]*corrEntry)
+}
+
+// IngestResult says what one Ingest call did.
+type IngestResult struct {
+	Accepted int
+	// Rejected spans had an all-zero trace or span ID, which OTLP calls
+	// invalid; they are counted in Stats and reported to the sender as a
+	// partial success.
+	Rejected int
+	// RejectReason describes the first rejected span.
+	RejectReason string
+}
+
+// Ingest stores the spans of td as if they had arrived from origin. td is only
+// read, never retained: the caller keeps ownership.
+func (st *Store) Ingest(td ptrace.Traces, origin Origin) IngestResult {
+	return st.ingestAt(td, origin, time.Now())
+}
+
+func (st *Store) ingestAt(td ptrace.Traces, origin Origin, now time.Time) IngestResult {
+	var res IngestResult
+	received := now.UnixNano()
+
+	st.mu.Lock()
+	oi := st.originID(origin)
+	b := recBuilder{st: st}
+	var touched touchSet
+	touched.init(len(st.watchers) > 0)
+	var stored []uint64 // seqs of this batch, only when someone wants Spans
+	wantSpans := len(st.onStore) > 0
+
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		rs := rss.At(i)
+		ri := st.resourceID(rs.Resource(), rs.SchemaUrl())
+		spansOfResource := 0
+		for j := range rs.ScopeSpans().Len() {
+			ss := rs.ScopeSpans().At(j)
+			si := st.scopeID(ss.Scope())
+			spans := ss.Spans()
+			for k := range spans.Len() {
+				sp := spans.At(k)
+				if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
+					if res.Rejected == 0 {
+						res.RejectReason = "span " + quoteName(sp.Name()) + " has an all-zero trace or span ID"
+					}
+					res.Rejected++
+					continue
+				}
+				rec := b.build(sp, received, ri, si, oi)
+				seq := st.add(rec, &touched)
+				if wantSpans {
+					stored = append(stored, seq)
+				}
+				res.Accepted++
+				spansOfResource++
+			}
+		}
+		if spansOfResource > 0 {
+			st.stats.instance(st.resources[ri].res, origin.Sender, spansOfResource, now)
+		}
+	}
+	st.stats.request(origin, res.Accepted, res.Rejected, now)
+	if res.Rejected > 0 {
+		st.stats.errorSent(fmt.Sprintf("rejected %d spans from %s: %s", res.Rejected, origin.Sender, res.RejectReason))
+	}
+	st.evict()
+
+	var batch []Span
+	if wantSpans {
+		batch = make([]Span, 0, len(stored))
+		for _, seq := range stored {
+			if r := st.rec(seq); r != nil {
+				batch = append(batch, st.materialize(seq, r))
+			}
+		}
+	}
+	hooks := st.onStore
+	chans := st.takeWatchers(&touched)
+	st.mu.Unlock()
+
+	for _, ch := range chans {
+		close(ch)
+	}
+	for _, h := range hooks {
+		h(batch, origin)
+	}
+	return res
+}
+
+func quoteName(s string) string { return "\"" + s + "\"" }
+
+// add appends a record and indexes it. Caller holds mu.
+func (st *Store) add(r spanRec, touched *touchSet) uint64 {
+	seq := st.next
+	st.next++
+	if len(st.chunks) == 0 || len(st.chunks[len(st.chunks)-1]) == chunkSize {
+		if len(st.chunks) == 0 {
+			st.firstSeq = seq
+		}
+		st.chunks = append(st.chunks, make([]spanRec, 0, chunkSize))
+	}
+	last := len(st.chunks) - 1
+	st.chunks[last] = append(st.chunks[last], r)
+	rp := &st.chunks[last][len(st.chunks[last])-1]
+
+	st.byName[r.name] = append(st.byName[r.name], seq)
+	te := st.traces[r.traceID]
+	if te == nil {
+		te = &traceEntry{}
+		st.traces[r.traceID] = te
+	}
+	te.seqs = append(te.seqs, seq)
+
+	// A correlation value found on this span attaches to its whole trace, so a
+	// child that carries the ID only through its parent is found either way
+	// round, whichever arrives first.
+	st.forCorrelations(rp, func(v string) {
+		if slices.Contains(te.corrs, v) {
+			return
+		}
+		te.corrs = append(te.corrs, v)
+		ce := st.corr[v]
+		if ce == nil {
+			ce = &corrEntry{}
+			st.corr[v] = ce
+		}
+		ce.traces = append(ce.traces, r.traceID)
+	})
+	if touched.on {
+		touched.add(watchKey{kind: watchName, s: st.strs.get(r.name)})
+		touched.add(watchKey{kind: watchTrace, trace: r.traceID})
+		for _, v := range te.corrs {
+			touched.add(watchKey{kind: watchCorr, s: v})
+		}
+	}
+	return seq
+}
+
+// forCorrelations calls f with each correlation value of the record: from its
+// attributes, its events' attributes and its resource.
+func (st *Store) forCorrelations(r *spanRec, f func(string)) {
+	attrs := r.attrs
+	if len(r.links) > 0 { // link attributes describe another span
+		attrs = attrs[:r.links[0].a0]
+	}
+	for _, a := range attrs {
+		if st.corrIDs[a.key] {
+			if v := r.value(a).AsString(); v != "" {
+				f(v)
+			}
+		}
+	}
+	for _, v := range st.resources[r.resource].corrs {
+		f(v)
+	}
+}
+
+// rec returns the live record for seq, or nil if it was evicted.
+func (st *Store) rec(seq uint64) *spanRec {
+	if seq < st.head || seq >= st.next {
+		return nil
+	}
+	off := seq - st.firstSeq
+	return &st.chunks[off/chunkSize][off%chunkSize]
+}
+
+// evict drops the oldest spans while the store is over its cap. Each evicted
+// span is the oldest of its trace and of its name, so it sits at the front of
+// those index lists.
+func (st *Store) evict() {
+	for int(st.next-st.head) > st.maxSpans {
+		r := st.rec(st.head)
+		if names := st.byName[r.name]; len(names) <= 1 {
+			delete(st.byName, r.name)
+		} else {
+			st.byName[r.name] = names[1:]
+		}
+		if te := st.traces[r.traceID]; te != nil {
+			te.seqs = te.seqs[1:]
+			if len(te.seqs) == 0 {
+				delete(st.traces, r.traceID)
+				for _, v := range te.corrs {
+					st.detach(v, r.traceID)
+				}
+			}
+		}
+		*r = spanRec{}
+		st.head++
+		st.stats.evicted++
+		if st.head-st.firstSeq == chunkSize {
+			st.chunks[0] = nil
+			st.chunks = st.chunks[1:]
+			st.firstSeq += chunkSize
+		}
+	}
+}
+
+func (st *Store) detach(v string, id TraceID) {
+	ce := st.corr[v]
+	if ce == nil {
+		return
+	}
+	if i := slices.Index(ce.traces, id); i >= 0 {
+		ce.traces = slices.Delete(ce.traces, i, i+1)
+	}
+	if len(ce.traces) == 0 {
+		delete(st.corr, v)
+	}
+}
+
+func (st *Store) originID(o Origin) uint32 {
+	if id, ok := st.originIdx[o]; ok {
+		return id
+	}
+	id := uint32(len(st.origins))
+	st.origins = append(st.origins, o)
+	st.originIdx[o] = id
+	return id
+}
+
+// resourceID interns a resource by its content: spans of one process share one
+// Resource value.
+func (st *Store) resourceID(r pcommon.Resource, schemaURL string) uint32 {
+	key := canonicalKey(r.Attributes(), schemaURL)
+	if id, ok := st.resIdx[key]; ok {
+		return id
+	}
+	e := resourceEntry{res: Resource{Attributes: attrsFromPdata(r.Attributes()), SchemaURL: schemaURL}}
+	for _, k := range st.corrKeys {
+		if v, ok := e.res.Attributes.Get(k); ok && v.AsString() != "" {
+			e.corrs = append(e.corrs, v.AsString())
+		}
+	}
+	id := uint32(len(st.resources))
+	st.resources = append(st.resources, e)
+	st.resIdx[key] = id
+	return id
+}
+
+func (st *Store) scopeID(s pcommon.InstrumentationScope) uint32 {
+	key := s.Name() + "\x00" + s.Version() + "\x00" + canonicalKey(s.Attributes(), "")
+	if id, ok := st.scopeIdx[key]; ok {
+		return id
+	}
+	id := uint32(len(st.scopes))
+	st.scopes = append(st.scopes, scopeEntry{scope: Scope{Name: s.Name(), Version: s.Version(), Attributes: attrsFromPdata(s.Attributes())}})
+	st.scopeIdx[key] = id
+	return id
+}
+
+// canonicalKey renders attributes in a stable form for interning.
+func canonicalKey(m pcommon.Map, extra string) string {
+	if m.Len() == 0 {
+		return extra
+	}
+	as := attrsFromPdata(m)
+	slices.SortFunc(as, func(a, b Attr) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	buf := make([]byte, 0, 64)
+	for _, a := range as {
+		buf = append(buf, a.Key...)
+		buf = append(buf, 0, byte(a.Value.kind))
+		buf = append(buf, a.Value.AsString()...)
+		buf = append(buf, 0)
+	}
+	buf = append(buf, extra...)
+	return string(buf)
+}
+
+// Reset forgets every stored span. Counters in Stats keep counting; waits in
+// progress keep waiting for spans that arrive after the reset.
+func (st *Store) Reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.clear()
+}
+
+// Len returns the number of spans stored now.
+func (st *Store) Len() int {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return int(st.next - st.head)
+}
