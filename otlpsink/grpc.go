@@ -56,12 +56,21 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 			}
 		}
 		m := &grpcMsg{req: sig.newReq()}
-		if err := dec(m); err != nil {
+		err := dec(m)
+		if err != nil {
+			// grpc-go has already answered (ResourceExhausted for an
+			// oversized message, Internal for a body that did not
+			// decompress); count it.
+			msg := fmt.Sprintf("%s from %s: %v", sig.name, o.Sender, status.Convert(err).Message())
 			if status.Code(err) == codes.ResourceExhausted {
-				s.Store.countRefused("too large", fmt.Sprintf("%s from %s: %v", sig.name, o.Sender, err))
-				return nil, err
+				s.Store.countRefused("too large", msg)
+			} else {
+				s.Store.countDecodeError(msg)
 			}
-			msg := fmt.Sprintf("cannot decode OTLP %s request from %s: %v", sig.name, o.Sender, status.Convert(err).Message())
+			return nil, err
+		}
+		if m.err != nil {
+			msg := fmt.Sprintf("cannot decode OTLP %s request from %s: %v", sig.name, o.Sender, m.err)
 			s.Store.countDecodeError(msg)
 			return nil, status.Error(codes.InvalidArgument, msg)
 		}
@@ -81,12 +90,19 @@ func (s *Sink) tokenOK(header string) bool {
 }
 
 // grpcMsg satisfies the method set pdata's gRPC codec looks for, so requests
-// are decoded by pdata and responses sent as the bytes pdata encoded.
+// are decoded by pdata and responses sent as the bytes pdata encoded. A decode
+// error is kept rather than returned: grpc-go would answer it with Internal
+// before the handler could say InvalidArgument.
 type grpcMsg struct {
 	req  exportRequest
+	err  error
 	resp []byte
 }
 
-func (m *grpcMsg) UnmarshalProto(b []byte) error { return m.req.UnmarshalProto(b) }
-func (m *grpcMsg) SizeProto() int                { return len(m.resp) }
-func (m *grpcMsg) MarshalProto(buf []byte) int   { return copy(buf, m.resp) }
+func (m *grpcMsg) UnmarshalProto(b []byte) error {
+	m.err = m.req.UnmarshalProto(b)
+	return nil
+}
+
+func (m *grpcMsg) SizeProto() int              { return len(m.resp) }
+func (m *grpcMsg) MarshalProto(buf []byte) int { return copy(buf, m.resp) }

@@ -128,6 +128,7 @@ func newStore(c storeConfig) *Store {
 	for _, k := range c.corrKeys {
 		st.corrIDs[st.strs.id(k)] = true
 	}
+	st.next = 1 // Seq counts from 1
 	st.clear()
 	st.stats.init()
 	return st
