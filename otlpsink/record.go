@@ -131,17 +131,6 @@ func (r *spanRec) value(a attr) Value {
 	return Value{kind: a.kind, num: a.num}
 }
 
-// lookupStr returns the string form of key's value among attrs[lo:hi], without
-// building a Span: the hot path for correlation extraction.
-func (st *Store) lookupIn(r *spanRec, lo, hi uint32, key uint32) (Value, bool) {
-	for _, a := range r.attrs[lo:hi] {
-		if a.key == key {
-			return r.value(a), true
-		}
-	}
-	return Value{}, false
-}
-
 // interner maps repeated strings (attribute keys, span and event names) to
 // small IDs. It only grows: its size is bounded by the vocabulary of the
 // instrumented code, not by traffic.

@@ -3,6 +3,7 @@ package otlpsink
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,7 @@ type Store struct {
 
 	maxSpans int
 	corrKeys []string
-	corrIDs  map[uint32]bool // interned correlation keys
+	corrIDs  []uint32 // interned correlation keys: a handful, so a slice beats a map
 
 	strs      *interner
 	resources []resourceEntry
@@ -67,6 +68,7 @@ type traceEntry struct {
 }
 
 type corrEntry struct {
+	key    string
 	traces []TraceID // in order of attachment
 }
 
@@ -118,7 +120,6 @@ func newStore(c storeConfig) *Store {
 	st := &Store{
 		maxSpans:  c.maxSpans,
 		corrKeys:  c.corrKeys,
-		corrIDs:   make(map[uint32]bool),
 		strs:      newInterner(),
 		resIdx:    make(map[string]uint32),
 		scopeIdx:  make(map[string]uint32),
@@ -126,7 +127,7 @@ func newStore(c storeConfig) *Store {
 		watchers:  make(map[watchKey]chan struct{}),
 	}
 	for _, k := range c.corrKeys {
-		st.corrIDs[st.strs.id(k)] = true
+		st.corrIDs = append(st.corrIDs, st.strs.id(k))
 	}
 	st.next = 1 // Seq counts from 1
 	st.clear()
@@ -265,12 +266,15 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 		if slices.Contains(te.corrs, v) {
 			return
 		}
-		te.corrs = append(te.corrs, v)
 		ce := st.corr[v]
 		if ce == nil {
-			ce = &corrEntry{}
+			// v aliases the span's string arena; the index must not keep
+			// that alive after the span is evicted.
+			v = strings.Clone(v)
+			ce = &corrEntry{key: v}
 			st.corr[v] = ce
 		}
+		te.corrs = append(te.corrs, ce.key)
 		ce.traces = append(ce.traces, r.traceID)
 	})
 	if touched.on {
@@ -291,7 +295,7 @@ func (st *Store) forCorrelations(r *spanRec, f func(string)) {
 		attrs = attrs[:r.links[0].a0]
 	}
 	for _, a := range attrs {
-		if st.corrIDs[a.key] {
+		if slices.Contains(st.corrIDs, a.key) {
 			if v := r.value(a).AsString(); v != "" {
 				f(v)
 			}

@@ -1,0 +1,56 @@
+# traceproof: common tasks. Every target is plain `go` underneath; see README.md.
+GO ?= go
+
+.PHONY: all test lint vet staticcheck fmt serve e2e e2e-single e2e-cluster e2e-collector compare collector validate-collector bench bench-quick ci
+
+all: test
+
+## test: vet + staticcheck + every test with the race detector (what CI runs)
+test: lint
+	$(GO) test -race ./...
+
+## lint: gofmt check, go vet, staticcheck (pinned by the tool directive in go.mod)
+lint: vet staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## serve: a standalone sink on the default OTLP ports, printing spans live
+serve:
+	$(GO) run ./cmd/traceproof serve $(ARGS)
+
+## e2e: the domain-event suite in both modes, directly and through a real Collector
+e2e: e2e-single e2e-cluster e2e-collector
+
+e2e-single:
+	TRACEPROOF_E2E_MODE=single $(GO) test -count=1 -v ./e2e/...
+
+e2e-cluster:
+	TRACEPROOF_E2E_MODE=cluster $(GO) test -count=1 -v ./e2e/...
+
+e2e-collector:
+	TRACEPROOF_E2E_VIA=collector $(GO) test -count=1 -v ./e2e/...
+
+## collector: build the OpenTelemetry Collector distribution in e2e/otelcol
+collector:
+	bash e2e/otelcol/build.sh
+
+validate-collector:
+	bash e2e/otelcol/validate.sh
+
+## bench: in-process benchmarks and the side-by-side receiver comparison
+bench:
+	bash bench/run.sh full
+
+bench-quick:
+	bash bench/run.sh quick
+
+ci:
+	bash .ci/run
