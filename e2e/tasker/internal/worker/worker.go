@@ -1,0 +1,172 @@
+// Package worker runs workflow steps of one namespace: it polls the shared
+// database for claimable steps, claims each one atomically, runs its handler,
+// publishes the step's domain events and records the result.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/traceproof/traceproof/e2e/tasker/internal/events"
+	"github.com/traceproof/traceproof/e2e/tasker/internal/store"
+)
+
+const instrumentationName = "github.com/traceproof/traceproof/e2e/tasker/internal/worker"
+
+// Config configures a Worker.
+type Config struct {
+	InstanceID     string
+	Namespace      string
+	Store          *store.Store
+	TracerProvider trace.TracerProvider // nil: no-op
+	MeterProvider  metric.MeterProvider // nil: no-op
+	Logger         *slog.Logger
+	// PollInterval is the base poll interval; each wait adds up to the same
+	// again as random jitter. Zero means 10ms.
+	PollInterval time.Duration
+	// Concurrency is how many steps run at once. Zero means 4.
+	Concurrency int
+}
+
+// Worker executes the steps of one namespace.
+type Worker struct {
+	cfg      Config
+	store    *store.Store
+	router   *events.Router
+	tracer   trace.Tracer
+	log      *slog.Logger
+	executed metric.Int64Counter
+}
+
+// New returns a worker with its own event router and in-process bus (with a
+// no-op subscriber, like a worker with no in-process handlers registered).
+func New(cfg Config) *Worker {
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = tracenoop.NewTracerProvider()
+	}
+	if cfg.MeterProvider == nil {
+		cfg.MeterProvider = metricnoop.NewMeterProvider()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 10 * time.Millisecond
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	bus := events.NewBus()
+	bus.Subscribe("*", func(context.Context, events.Message) error { return nil })
+	st := cfg.Store
+	queue := events.QueueFunc(func(ctx context.Context, queue string, m events.QueueMessage) error {
+		_, err := st.SendJSONMessage(ctx, queue, store.QueueMessage{
+			EventID:       m.EventID,
+			EventName:     m.EventName,
+			TaskUUID:      m.TaskUUID,
+			CorrelationID: m.CorrelationID,
+			Payload:       m.Payload,
+		})
+		return err
+	})
+	executed, _ := cfg.MeterProvider.Meter(instrumentationName).Int64Counter("tasker.steps.executed",
+		metric.WithDescription("Workflow steps executed by this worker, by step and outcome"))
+	return &Worker{
+		cfg:   cfg,
+		store: st,
+		router: events.NewRouter(events.Config{
+			TracerProvider: cfg.TracerProvider,
+			MeterProvider:  cfg.MeterProvider,
+			Queue:          queue,
+			Bus:            bus,
+		}),
+		tracer:   cfg.TracerProvider.Tracer(instrumentationName),
+		log:      cfg.Logger,
+		executed: executed,
+	}
+}
+
+// Router is the worker's domain-event router (its counters back
+// /metrics/events).
+func (w *Worker) Router() *events.Router { return w.router }
+
+// Run polls for work until ctx is done, then waits for the steps it already
+// claimed to finish (they are not interrupted) and returns.
+func (w *Worker) Run(ctx context.Context) {
+	sem := make(chan struct{}, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		claimed := w.pollOnce(ctx, sem, &wg)
+		if ctx.Err() != nil {
+			return
+		}
+		if claimed > 0 {
+			continue // there may be more: look again right away
+		}
+		wait := w.cfg.PollInterval + rand.N(w.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// pollOnce lists claimable steps, tries to claim them in random order (so
+// that instances spread the work) and starts the claimed ones. It returns
+// how many it claimed.
+func (w *Worker) pollOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) int {
+	cands, err := w.store.ClaimableSteps(ctx, w.cfg.Namespace, 2*w.cfg.Concurrency)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("listing claimable steps", "err", err)
+		}
+		return 0
+	}
+	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	claimed := 0
+	for _, c := range cands {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return claimed
+		}
+		ok, err := w.store.ClaimStep(ctx, c.StepUUID, w.cfg.InstanceID)
+		if err != nil || !ok {
+			<-sem
+			if err != nil && ctx.Err() == nil {
+				w.log.Warn("claiming step", "step_uuid", c.StepUUID, "err", err)
+			}
+			continue
+		}
+		claimed++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			// A claimed step runs to the end even while shutting down.
+			if err := w.Execute(context.WithoutCancel(ctx), c); err != nil {
+				w.log.Error("executing step", "step_uuid", c.StepUUID, "step", c.StepName, "err", err)
+			}
+		}()
+	}
+	return claimed
+}
+
+func marshalResult(r map[string]any) json.RawMessage {
+	b, err := json.Marshal(r)
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"error": "unencodable result: " + err.Error()})
+	}
+	return b
+}
