@@ -1,0 +1,230 @@
+package assert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+// Checker runs assertions for code that is not a test (a harness, a CLI, a
+// readiness probe): each method waits like its test form and returns a
+// *Failure as its error, whose Error() is the report a test would print.
+// A Checker is safe for concurrent use.
+type Checker struct {
+	src     Source
+	timeout time.Duration
+	settle  time.Duration
+	domain  DomainConfig
+}
+
+// Option configures a Checker or Assertions.
+type Option func(*Checker)
+
+// Timeout sets how long assertions wait for spans (DefaultTimeout). It is
+// scaled by TRACEPROOF_TIMEOUT_SCALE.
+func Timeout(d time.Duration) Option { return func(c *Checker) { c.timeout = Scaled(d) } }
+
+// Settle sets how long Exactly, OncePer and Published keep watching for
+// extras once the expected spans arrived (DefaultSettle). It is scaled by
+// TRACEPROOF_TIMEOUT_SCALE.
+func Settle(d time.Duration) Option { return func(c *Checker) { c.settle = Scaled(d) } }
+
+// Domain sets the span and attribute names of domain events, for systems
+// whose names differ from DESIGN.md's (DefaultDomainConfig).
+func Domain(cfg DomainConfig) Option { return func(c *Checker) { c.domain = cfg.withDefaults() } }
+
+// Check returns a Checker reading spans from src (an *otlpsink.Sink or
+// *otlpsink.Store).
+func Check(src Source, opts ...Option) *Checker {
+	c := &Checker{src: src, timeout: Scaled(DefaultTimeout), settle: Scaled(DefaultSettle), domain: DefaultDomainConfig()}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// wait is one assertion's clock. ctx carries the deadline for spans to
+// arrive; a settle window runs past it on parent, the caller's context, so an
+// answer that came late still gets its full settle window.
+type wait struct {
+	ctx, parent context.Context
+	cancel      context.CancelFunc
+	start       time.Time
+	limit       time.Duration
+}
+
+// begin starts waiting for at most the Checker's timeout, or less if ctx's
+// deadline comes first.
+func (c *Checker) begin(ctx context.Context) *wait {
+	w := &wait{parent: ctx, start: time.Now(), limit: c.timeout}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < c.timeout {
+		w.limit = time.Until(d)
+		w.ctx, w.cancel = context.WithCancel(ctx)
+		return w
+	}
+	w.ctx, w.cancel = context.WithTimeout(ctx, c.timeout)
+	return w
+}
+
+// ended says how the wait ended, for "found N ..." lines.
+func (w *wait) ended() string {
+	if err := w.parent.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("when the context ended after %s (%v)", round(time.Since(w.start)), context.Cause(w.parent))
+	}
+	if errors.Is(w.ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("after %s", round(w.limit)) // the limit asked, not a jittery clock reading
+	}
+	return fmt.Sprintf("after %s", round(time.Since(w.start)))
+}
+
+type wakeup int
+
+const (
+	changed wakeup = iota
+	timerFired
+	ctxDone
+)
+
+// next blocks until a span arrives that may change an answer (one of chans
+// closes), the timer fires, or ctx ends. Nothing polls: the store closes the
+// channels on ingest.
+func next(ctx context.Context, timer <-chan time.Time, chans ...<-chan struct{}) wakeup {
+	chans = slices.Compact(chans) // queries on one correlation share a channel
+	if len(chans) <= 1 {
+		var ch <-chan struct{}
+		if len(chans) == 1 {
+			ch = chans[0]
+		}
+		select {
+		case <-ch:
+			return changed
+		case <-timer:
+			return timerFired
+		case <-ctx.Done():
+			return ctxDone
+		}
+	}
+	cases := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer)},
+	}
+	for _, ch := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	switch i, _, _ := reflect.Select(cases); i {
+	case 0:
+		return ctxDone
+	case 1:
+		return timerFired
+	}
+	return changed
+}
+
+// report is what a failing assertion knows; fail turns it into a Failure.
+type report struct {
+	asked, found string
+	details      []string
+	matched      []otlpsink.Span
+	near         []Query // queries whose near misses explain the failure
+	about        []Query // queries whose correlation the failure shows; near when nil
+	corr         string  // a correlation to show, when no query names it
+}
+
+func (c *Checker) fail(v *view, w *wait, r report) *Failure {
+	f := &Failure{
+		Asked: r.asked, Found: r.found, Details: r.details, Matched: r.matched,
+		started: w.start, at: time.Now(),
+	}
+	for _, q := range r.near {
+		nm, total := nearMisses(v, q)
+		f.NearMisses = append(f.NearMisses, nm...)
+		f.moreNearMisses += total - len(nm)
+	}
+	about := r.about
+	if about == nil {
+		about = r.near
+	}
+	f.Spans, f.spansTitle = c.related(v, r.corr, about, f)
+	f.Stats = c.src.Stats()
+	return f
+}
+
+const maxRelatedTraces = 50
+
+// related picks the spans a failure is about: the correlation's when there
+// is one (everything the test's task produced), else the traces of the
+// matches and near misses, else what the sink received last.
+func (c *Checker) related(v *view, corr string, qs []Query, f *Failure) ([]otlpsink.Span, string) {
+	var corrs []string
+	if corr != "" {
+		corrs = append(corrs, corr)
+	}
+	for _, q := range qs {
+		if v := q.impliedCorrelation(); v != "" && !slices.Contains(corrs, v) {
+			corrs = append(corrs, v)
+		}
+	}
+	if len(corrs) > 0 {
+		var spans []otlpsink.Span
+		for _, v := range corrs {
+			spans = append(spans, c.src.Spans(otlpsink.Filter{Correlation: v})...)
+		}
+		spans = dedupe(spans)
+		return spans, "spans of correlation " + quoteAll(corrs)
+	}
+	var ids []otlpsink.TraceID
+	add := func(s otlpsink.Span) {
+		if !slices.Contains(ids, s.TraceID) && len(ids) < maxRelatedTraces {
+			ids = append(ids, s.TraceID)
+		}
+	}
+	for _, s := range f.Matched {
+		add(s)
+	}
+	for _, n := range f.NearMisses {
+		add(n.Span)
+	}
+	if len(ids) > 0 {
+		var spans []otlpsink.Span
+		for _, id := range ids {
+			spans = append(spans, v.trace(id).spans...)
+		}
+		return spans, "traces of the matched spans and near misses"
+	}
+	return recent(c.src, maxTreeSpans), "the most recent spans in the sink (none related to the query)"
+}
+
+func dedupe(spans []otlpsink.Span) []otlpsink.Span {
+	type key struct {
+		t otlpsink.TraceID
+		s otlpsink.SpanID
+	}
+	seen := map[key]bool{}
+	out := spans[:0]
+	for _, s := range spans {
+		if k := (key{s.TraceID, s.SpanID}); !seen[k] {
+			seen[k] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func quoteAll(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += ", "
+		}
+		out += quote(s)
+	}
+	return out
+}
+
+// count is the subject of a description: "1 span", "3 spans".
+func count(n int) string { return plural(n, "span") }

@@ -1,0 +1,338 @@
+package assert
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+// Eventually waits until q selects at least n spans and returns all it
+// selects then, in arrival order.
+func (c *Checker) Eventually(ctx context.Context, q Query, n int) ([]otlpsink.Span, error) {
+	w := c.begin(ctx)
+	defer w.cancel()
+	for {
+		v := newView(c.src)
+		got, ch := q.find(v, true)
+		if len(got) >= n {
+			return got, nil
+		}
+		if next(w.ctx, nil, ch) != changed {
+			return got, c.fail(v, w, report{
+				asked:   fmt.Sprintf("at least %s within %s", q.phrase(count(n)), round(w.limit)),
+				found:   fmt.Sprintf("found %d %s", len(got), w.ended()),
+				matched: got, near: []Query{q},
+			})
+		}
+	}
+}
+
+// Exactly waits until q selects n spans, then keeps watching for the settle
+// window and fails as soon as an extra one arrives. It returns the n spans.
+func (c *Checker) Exactly(ctx context.Context, q Query, n int) ([]otlpsink.Span, error) {
+	w := c.begin(ctx)
+	defer w.cancel()
+	asked := fmt.Sprintf("exactly %s (waiting up to %s for them, then %s for extras)", q.phrase(count(n)), round(w.limit), round(c.settle))
+	var settle *time.Timer
+	var settleStart time.Time
+	defer func() {
+		if settle != nil {
+			settle.Stop()
+		}
+	}()
+	for {
+		v := newView(c.src)
+		got, ch := q.find(v, true)
+		if len(got) > n {
+			found := fmt.Sprintf("found %d, %d too many", len(got), len(got)-n)
+			if settle != nil {
+				found += fmt.Sprintf(": the extra arrived %s into the %s settle window", round(time.Since(settleStart)), round(c.settle))
+			}
+			var details []string
+			for _, s := range got[n:] {
+				details = append(details, "extra: "+spanLine(s))
+			}
+			return got, c.fail(v, w, report{asked: asked, found: found, details: details, matched: got, about: []Query{q}})
+		}
+		if len(got) == n && settle == nil {
+			settle, settleStart = time.NewTimer(c.settle), time.Now()
+		}
+		done, timer := w.ctx, (<-chan time.Time)(nil)
+		if settle != nil {
+			done, timer = w.parent, settle.C
+		}
+		switch next(done, timer, ch) {
+		case timerFired:
+			return got, nil
+		case ctxDone:
+			found := fmt.Sprintf("found %d %s", len(got), w.ended())
+			if settle != nil {
+				found = fmt.Sprintf("found %d, but the context ended %s into the settle window (%v)", len(got), round(time.Since(settleStart)), context.Cause(w.parent))
+			}
+			return got, c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
+		}
+	}
+}
+
+// Never watches for window (scaled by TRACEPROOF_TIMEOUT_SCALE) and fails as
+// soon as q selects a span. Spans that arrived before the call count too.
+func (c *Checker) Never(ctx context.Context, q Query, window time.Duration) error {
+	window = Scaled(window)
+	w := &wait{ctx: ctx, parent: ctx, start: time.Now(), limit: window}
+	timer := time.NewTimer(window)
+	defer timer.Stop()
+	asked := fmt.Sprintf("no %s within %s", q.phrase("spans"), round(window))
+	for {
+		v := newView(c.src)
+		got, ch := q.find(v, true)
+		if len(got) > 0 {
+			return c.fail(v, w, report{asked: asked, found: fmt.Sprintf("found %d after %s", len(got), round(time.Since(w.start))),
+				matched: got, about: []Query{q}})
+		}
+		switch next(ctx, timer.C, ch) {
+		case timerFired:
+			return nil
+		case ctxDone:
+			return c.fail(v, w, report{asked: asked, found: fmt.Sprintf("found none, but the context ended after %s, before the window closed (%v)",
+				round(time.Since(w.start)), context.Cause(ctx)), about: []Query{q}})
+		}
+	}
+}
+
+// OncePer proves that the spans q selects occur exactly once per value of
+// the attribute key (looked up in any scope): each step executed once across
+// all worker instances, say. With want, it waits until each listed value
+// occurred; without, until any span matched. It then watches for the settle
+// window, failing as soon as a value occurs twice (naming the instances and
+// start times of the duplicates) or a selected span lacks key. It returns the
+// span of each value.
+func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...string) (map[string]otlpsink.Span, error) {
+	w := c.begin(ctx)
+	defer w.cancel()
+	asked := fmt.Sprintf("%s exactly once per %s", q.phrase("spans"), key)
+	if len(want) > 0 {
+		asked += " (" + quoteAll(want) + ")"
+	}
+	asked += fmt.Sprintf(", waiting up to %s for them, then %s for duplicates", round(w.limit), round(c.settle))
+	var settle *time.Timer
+	defer func() {
+		if settle != nil {
+			settle.Stop()
+		}
+	}()
+	for {
+		v := newView(c.src)
+		got, ch := q.find(v, true)
+		groups := map[string][]otlpsink.Span{}
+		var order []string
+		var keyless []string
+		for i := range got {
+			fs := lookupIn(&got[i], ScopeAny, key)
+			if len(fs) == 0 {
+				keyless = append(keyless, "no "+key+": "+spanLine(got[i]))
+				continue
+			}
+			k := fs[0].v.AsString()
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], got[i])
+		}
+		if len(keyless) > 0 {
+			return nil, c.fail(v, w, report{asked: asked, found: fmt.Sprintf("%s of %d selected lack %s", plural(len(keyless), "span"), len(got), key),
+				details: keyless, about: []Query{q}})
+		}
+		var dups []string
+		for _, k := range order {
+			if ss := groups[k]; len(ss) > 1 {
+				dups = append(dups, fmt.Sprintf("%s %s occurred %d times: %s", key, quote(k), len(ss), occurrences(ss)))
+			}
+		}
+		if len(dups) > 0 {
+			return nil, c.fail(v, w, report{asked: asked,
+				found:   fmt.Sprintf("%d of %d %s values occurred more than once", len(dups), len(order), key),
+				details: dups, matched: got, about: []Query{q}})
+		}
+		var missing []string
+		for _, k := range want {
+			if _, ok := groups[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		if settle == nil && len(missing) == 0 && len(got) > 0 {
+			settle = time.NewTimer(c.settle)
+		}
+		done, timer := w.ctx, (<-chan time.Time)(nil)
+		if settle != nil {
+			done, timer = w.parent, settle.C
+		}
+		switch next(done, timer, ch) {
+		case timerFired:
+			out := make(map[string]otlpsink.Span, len(groups))
+			for k, ss := range groups {
+				out[k] = ss[0]
+			}
+			return out, nil
+		case ctxDone:
+			found := fmt.Sprintf("found none %s", w.ended())
+			switch {
+			case settle != nil:
+				found = fmt.Sprintf("the context ended during the settle window (%v)", context.Cause(w.parent))
+			case len(got) > 0:
+				found = fmt.Sprintf("%s never occurred (%s)", key+" "+quoteAll(missing), w.ended())
+			}
+			return nil, c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
+		}
+	}
+}
+
+// occurrences lists where and when spans ran: "worker-1 at 10:00:00.100
+// (span …), worker-2 at …".
+func occurrences(ss []otlpsink.Span) string {
+	ss = slices.Clone(ss)
+	slices.SortFunc(ss, func(a, b otlpsink.Span) int { return a.Start.Compare(b.Start) })
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = fmt.Sprintf("%s at %s (span %s)", s.Instance(), clock(s.Start), s.SpanID)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// InOrder waits until each query selects a span, then proves that they
+// started in the order given: the earliest span of each query starts no
+// earlier than the earliest of the one before, across instances. It fails as
+// soon as all are present and out of order, and returns the earliest span of
+// each query.
+func (c *Checker) InOrder(ctx context.Context, qs ...Query) ([]otlpsink.Span, error) {
+	w := c.begin(ctx)
+	defer w.cancel()
+	var asked strings.Builder
+	fmt.Fprintf(&asked, "these to start in this order, within %s:", round(w.limit))
+	for i, q := range qs {
+		fmt.Fprintf(&asked, "\n  %d. %s", i+1, q.phrase("spans"))
+	}
+	for {
+		v := newView(c.src)
+		firsts := make([]*otlpsink.Span, len(qs))
+		var chans []<-chan struct{}
+		var missing []Query
+		var missingNos []string
+		for i, q := range qs {
+			got, ch := q.find(v, true)
+			chans = append(chans, ch)
+			if len(got) == 0 {
+				missing = append(missing, q)
+				missingNos = append(missingNos, fmt.Sprint(i+1))
+				continue
+			}
+			first := slices.MinFunc(got, func(a, b otlpsink.Span) int { return byStart(&a, &b) })
+			firsts[i] = &first
+		}
+		if len(missing) == 0 {
+			for i := 1; i < len(qs); i++ {
+				if firsts[i].Start.Before(firsts[i-1].Start) {
+					return spansOf(firsts), c.fail(v, w, report{asked: asked.String(),
+						found:   fmt.Sprintf("out of order: %d started %s before %d", i+1, round(firsts[i-1].Start.Sub(firsts[i].Start)), i),
+						details: timeline(firsts), about: qs})
+				}
+			}
+			return spansOf(firsts), nil
+		}
+		if next(w.ctx, nil, chans...) != changed {
+			return spansOf(firsts), c.fail(v, w, report{asked: asked.String(),
+				found:   fmt.Sprintf("nothing matched %s %s", strings.Join(missingNos, ", "), w.ended()),
+				details: timeline(firsts), near: missing, about: qs})
+		}
+	}
+}
+
+func spansOf(ps []*otlpsink.Span) []otlpsink.Span {
+	out := make([]otlpsink.Span, 0, len(ps))
+	for _, p := range ps {
+		if p != nil {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
+
+// timeline lists the earliest span of each query by start time, so the order
+// that happened is visible next to the order asked.
+func timeline(firsts []*otlpsink.Span) []string {
+	idx := make([]int, 0, len(firsts))
+	var lines []string
+	for i, p := range firsts {
+		if p == nil {
+			lines = append(lines, fmt.Sprintf("%d. no match", i+1))
+			continue
+		}
+		idx = append(idx, i)
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return byStart(firsts[a], firsts[b]) })
+	var seen []string
+	for _, i := range idx {
+		p := firsts[i]
+		lines = append(lines, fmt.Sprintf("%d. %s", i+1, spanLine(*p)))
+		seen = append(seen, fmt.Sprint(i+1))
+	}
+	if len(seen) > 1 {
+		lines = append(lines, "order seen by start time: "+strings.Join(seen, ", "))
+	}
+	return lines
+}
+
+// ChildOf proves that every span child selects is a child of a span parent
+// selects: it waits until child selects at least one span and each one's
+// parent has arrived and matches. It fails at once for a root span or a
+// parent that arrived and does not match (spans arrive complete), and at the
+// timeout for parents that never arrived. Give child the correlation, or it
+// speaks of every such span in the sink.
+func (c *Checker) ChildOf(ctx context.Context, child, parent Query) ([]otlpsink.Span, error) {
+	w := c.begin(ctx)
+	defer w.cancel()
+	asked := fmt.Sprintf("every %s to be a child of %s, within %s", child.phrase("span"), parent.nest("a span"), round(w.limit))
+	both := child.ChildOf(parent)
+	for {
+		v := newView(c.src)
+		good, ch := both.find(v, true) // watches what the parent's arrival touches
+		kids, _ := child.find(v, false)
+		isGood := map[otlpsink.SpanID]bool{}
+		for _, s := range good {
+			isGood[s.SpanID] = true
+		}
+		var wrong, waiting []string
+		for i := range kids {
+			k := &kids[i]
+			if isGood[k.SpanID] {
+				continue
+			}
+			line := spanLine(*k) + ": " + seenParent(v, k, parent)
+			if k.IsRoot() || v.trace(k.TraceID).span(k.ParentSpanID) != nil {
+				wrong = append(wrong, line)
+			} else {
+				waiting = append(waiting, line)
+			}
+		}
+		if len(wrong) > 0 {
+			return kids, c.fail(v, w, report{asked: asked,
+				found:   fmt.Sprintf("%d of %d are not", len(wrong), len(kids)),
+				details: wrong, about: []Query{child, parent}})
+		}
+		if len(kids) > 0 && len(waiting) == 0 {
+			return kids, nil
+		}
+		if next(w.ctx, nil, ch) != changed {
+			if len(kids) == 0 {
+				return nil, c.fail(v, w, report{asked: asked, found: fmt.Sprintf("found no %s %s", child.phrase("span"), w.ended()),
+					near: []Query{child}, about: []Query{child, parent}})
+			}
+			return kids, c.fail(v, w, report{asked: asked,
+				found:   fmt.Sprintf("%d of %d still have no parent %s", len(waiting), len(kids), w.ended()),
+				details: waiting, about: []Query{child, parent}})
+		}
+	}
+}

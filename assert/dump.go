@@ -1,0 +1,79 @@
+package assert
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+// WriteDump writes the failure's spans into dir as OTLP/JSON (name.otlp.json,
+// readable by `traceproof dump` and otlpsink.LoadFile) and as a text tree
+// headed by the report (name.tree.txt), and records the file names in
+// DumpFiles, which Error then names. name is sanitized into a file name (a
+// test's t.Name() holds slashes); when a test fails more than once, later
+// dumps are numbered rather than overwrite the first.
+func (f *Failure) WriteDump(dir, name string) error {
+	err := f.writeDump(dir, name)
+	f.dumpErr = err
+	return err
+}
+
+func (f *Failure) writeDump(dir, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(dir, sanitize(name))
+	var jf *os.File
+	var suffix string
+	for i := 1; ; i++ {
+		if i > 1 {
+			suffix = fmt.Sprintf("-%d", i)
+		}
+		var err error
+		jf, err = os.OpenFile(base+suffix+".otlp.json", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || i == 1000 {
+			return err
+		}
+	}
+	werr := otlpsink.WriteOTLPJSON(jf, f.Spans)
+	if err := errors.Join(werr, jf.Close()); err != nil {
+		return err
+	}
+	treePath := base + suffix + ".tree.txt"
+	var b strings.Builder
+	f.render(&b, false)
+	b.WriteString("\n")
+	b.WriteString(otlpsink.TreeString(f.Spans, otlpsink.TreeOptions{Now: f.at}))
+	if err := os.WriteFile(treePath, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	f.DumpFiles = []string{jf.Name(), treePath}
+	return nil
+}
+
+// sanitize keeps letters, digits, '.', '-' and '_', and turns the rest (the
+// '/' of subtests, spaces, '#') into '_'.
+func sanitize(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	s := strings.TrimLeft(string(b), ".")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	if s == "" {
+		s = "traceproof"
+	}
+	return s
+}

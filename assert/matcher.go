@@ -1,0 +1,172 @@
+package assert
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+// Scope says where an attribute predicate looks.
+type Scope uint8
+
+// Scopes. One OTLP-instrumented system puts the same key in different places
+// (DESIGN.md: correlation_id is a span-event attribute on route_event and a
+// span attribute on publish_event), so the default looks everywhere.
+const (
+	// ScopeAny looks in the span's attributes, its events' attributes and
+	// its resource's; the predicate holds if any value found satisfies it.
+	ScopeAny Scope = iota
+	// ScopeSpan looks in the span's own attributes only.
+	ScopeSpan
+	// ScopeEvents looks in the attributes of the span's events.
+	ScopeEvents
+	// ScopeResource looks in the attributes of the emitting process.
+	ScopeResource
+)
+
+func (s Scope) String() string {
+	switch s {
+	case ScopeAny:
+		return "any"
+	case ScopeSpan:
+		return "span attribute"
+	case ScopeEvents:
+		return "span-event attribute"
+	case ScopeResource:
+		return "resource attribute"
+	}
+	return "Scope(" + strconv.Itoa(int(s)) + ")"
+}
+
+// found is one value of a key, and where it was found.
+type found struct {
+	where string // "span", `event "Routing domain event"`, "resource"
+	v     otlpsink.Value
+}
+
+// lookupIn returns every value of key in scope, in the order ScopeAny reads
+// them: span, events, resource.
+func lookupIn(s *otlpsink.Span, scope Scope, key string) []found {
+	var out []found
+	if scope == ScopeAny || scope == ScopeSpan {
+		if v, ok := s.Attributes.Get(key); ok {
+			out = append(out, found{"span", v})
+		}
+	}
+	if scope == ScopeAny || scope == ScopeEvents {
+		for _, e := range s.Events {
+			if v, ok := e.Attributes.Get(key); ok {
+				out = append(out, found{"event " + strconv.Quote(e.Name), v})
+			}
+		}
+	}
+	if scope == ScopeAny || scope == ScopeResource {
+		if v, ok := s.Resource.Attributes.Get(key); ok {
+			out = append(out, found{"resource", v})
+		}
+	}
+	return out
+}
+
+// Matcher tests an attribute value. Pass one to Query.Attr in place of a
+// plain value, which means "equals".
+type Matcher struct {
+	words string // follows the key: `= "x"`, "set", `containing "x"`, "> 3"
+	match func(otlpsink.Value) bool
+}
+
+// String is the matcher in words, as it follows an attribute key.
+func (m Matcher) String() string { return m.words }
+
+// Exists matches any value: the attribute is present.
+func Exists() Matcher {
+	return Matcher{words: "set", match: func(otlpsink.Value) bool { return true }}
+}
+
+// Contains matches a string attribute holding x as a substring, or a slice
+// attribute holding an element equal to x.
+func Contains(x any) Matcher {
+	want := otlpsink.ValueOf(x)
+	return Matcher{words: "containing " + show(want), match: func(v otlpsink.Value) bool {
+		switch v.Kind() {
+		case otlpsink.KindString:
+			return want.Kind() == otlpsink.KindString && strings.Contains(v.Str(), want.Str())
+		case otlpsink.KindBytes:
+			return bytes.Contains(v.Bytes(), []byte(want.AsString()))
+		case otlpsink.KindSlice:
+			for _, e := range v.Slice() {
+				if e.Equal(want) {
+					return true
+				}
+			}
+		}
+		return false
+	}}
+}
+
+// Matches matches a value whose text (Value.AsString) matches the regular
+// expression re. It panics if re does not compile, as regexp.MustCompile
+// does: a bad pattern is a bug in the test.
+func Matches(re string) Matcher {
+	rx := regexp.MustCompile(re)
+	return Matcher{words: "matching /" + re + "/", match: func(v otlpsink.Value) bool {
+		return rx.MatchString(v.AsString())
+	}}
+}
+
+// GreaterThan, AtLeast, LessThan and AtMost compare numbers: an int or double
+// attribute against any Go number. A value that is not a number never
+// matches; "42" is a string, not 42.
+func GreaterThan(x any) Matcher { return compare(">", x, func(c int) bool { return c > 0 }) }
+
+// AtLeast matches a number >= x. See GreaterThan.
+func AtLeast(x any) Matcher { return compare(">=", x, func(c int) bool { return c >= 0 }) }
+
+// LessThan matches a number < x. See GreaterThan.
+func LessThan(x any) Matcher { return compare("<", x, func(c int) bool { return c < 0 }) }
+
+// AtMost matches a number <= x. See GreaterThan.
+func AtMost(x any) Matcher { return compare("<=", x, func(c int) bool { return c <= 0 }) }
+
+func compare(op string, x any, ok func(int) bool) Matcher {
+	want := otlpsink.ValueOf(x)
+	return Matcher{words: op + " " + show(want), match: func(v otlpsink.Value) bool {
+		c, isNum := v.Compare(want)
+		return isNum && ok(c)
+	}}
+}
+
+// matcherOf turns Attr's argument into a Matcher: a Matcher stays itself,
+// anything else is compared with Value.Equal (typed: 42 equals 42.0, not "42").
+func matcherOf(x any) Matcher {
+	if m, ok := x.(Matcher); ok {
+		return m
+	}
+	want := otlpsink.ValueOf(x)
+	return Matcher{words: "= " + show(want), match: func(v otlpsink.Value) bool { return v.Equal(want) }}
+}
+
+// show renders a value for messages: strings quoted, so "42" and 42 differ.
+func show(v otlpsink.Value) string {
+	switch v.Kind() {
+	case otlpsink.KindString, otlpsink.KindBytes:
+		return strconv.Quote(v.AsString())
+	case otlpsink.KindEmpty:
+		return "(empty)"
+	}
+	return v.AsString()
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+// plural returns "1 span" or "2 spans".
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}
