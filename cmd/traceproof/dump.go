@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+type dumpConfig struct {
+	correlation     string
+	traceID         string
+	format          string
+	correlationKeys string
+}
+
+func newDumpFlags() (*flag.FlagSet, *dumpConfig) {
+	c := &dumpConfig{}
+	fs := newFlagSet("dump")
+	fs.StringVar(&c.correlation, "correlation", "", "only the traces holding a span correlated with `VALUE` (a correlation ID, a task UUID)")
+	fs.StringVar(&c.traceID, "trace", "", "only the trace with this `ID` (32 hex digits)")
+	fs.StringVar(&c.format, "format", "tree", "output `FORMAT`: tree, or json (OTLP/JSON lines, one per trace, which dump reads back)")
+	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(otlpsink.DefaultCorrelationKeys, ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
+	return fs, c
+}
+
+func dumpUsage() string {
+	var b strings.Builder
+	b.WriteString(`Usage: traceproof dump FILE... [flags]
+
+Reads OTLP/JSON lines (one export request per line, {"resourceSpans":[...]}),
+as written by "traceproof serve --out", by a failing test into
+TRACEPROOF_DUMP_DIR, or by the OpenTelemetry Collector's file exporter, and
+renders the selected spans as one tree per trace. FILE "-" reads stdin.
+Lines holding metrics or logs are skipped.
+
+Flags:
+`)
+	fs, _ := newDumpFlags()
+	writeFlags(&b, fs)
+	return b.String()
+}
+
+func (c *cli) dump(args []string) int {
+	fs, cfg := newDumpFlags()
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return c.parseError("dump", err, dumpUsage())
+	}
+	if len(files) == 0 {
+		return c.parseError("dump", fmt.Errorf("no FILE given (use - for stdin)"), dumpUsage())
+	}
+	var filter otlpsink.Filter
+	filter.Correlation = cfg.correlation
+	if cfg.traceID != "" {
+		id, err := otlpsink.ParseTraceID(strings.ToLower(strings.TrimSpace(cfg.traceID)))
+		if err != nil {
+			return c.parseError("dump", fmt.Errorf("--trace %q: %v", cfg.traceID, err), dumpUsage())
+		}
+		filter.TraceID = id
+	}
+	if cfg.format != "tree" && cfg.format != "json" {
+		return c.parseError("dump", fmt.Errorf("--format %q: want tree or json", cfg.format), dumpUsage())
+	}
+	keys := splitList(cfg.correlationKeys)
+	if len(keys) == 0 {
+		return c.parseError("dump", fmt.Errorf("--correlation-keys: want at least one key"), dumpUsage())
+	}
+
+	st := otlpsink.NewStore(otlpsink.WithCorrelationKeys(keys...))
+	for _, name := range files {
+		if err := c.load(st, name); err != nil {
+			fmt.Fprintf(c.stderr, "traceproof dump: %v\n", err)
+			return exitError
+		}
+	}
+
+	spans := st.Spans(filter)
+	if len(spans) == 0 {
+		fmt.Fprintf(c.stderr, "traceproof dump: %s\n", noSpansNote(st, filter, keys, files))
+	}
+	w := bufio.NewWriterSize(c.stdout, 64<<10)
+	switch cfg.format {
+	case "tree":
+		err = otlpsink.WriteTree(w, spans, otlpsink.TreeOptions{Color: useColor(c.stdout)})
+	case "json":
+		for _, tr := range spansByTrace(spans) {
+			if err = otlpsink.WriteOTLPJSON(w, tr.spans); err != nil {
+				break
+			}
+		}
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "traceproof dump: writing output: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// load reads one file (or stdin for "-") into st. Errors name the file, and
+// for a line that does not decode, the line number.
+func (c *cli) load(st *otlpsink.Store, name string) error {
+	if name == "-" {
+		_, err := st.LoadOTLPJSON(c.stdin, "<stdin>")
+		return err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory; name the dump files in it", name)
+	}
+	_, err = st.LoadOTLPJSON(f, name)
+	return err
+}
+
+// noSpansNote explains an empty selection: what the files do hold, and which
+// correlation values they carry, so a typo or the wrong file shows at once.
+func noSpansNote(st *otlpsink.Store, f otlpsink.Filter, keys, files []string) string {
+	all := st.Spans(otlpsink.Filter{})
+	what := strings.Join(files, ", ")
+	if len(all) == 0 {
+		return fmt.Sprintf("no spans in %s", what)
+	}
+	traces := map[otlpsink.TraceID]bool{}
+	var values []string
+	seen := map[string]bool{}
+	for i := range all {
+		traces[all[i].TraceID] = true
+		if v := correlationOf(&all[i], keys); v != "" && !seen[v] {
+			seen[v] = true
+			values = append(values, v)
+		}
+	}
+	note := fmt.Sprintf("no spans match %s; %s holds %s in %s", f, what, plural(len(all), "span"), plural(len(traces), "trace"))
+	if len(values) > 0 {
+		const shown = 8
+		slices.Sort(values)
+		more := ""
+		if len(values) > shown {
+			more = fmt.Sprintf(" and %d more", len(values)-shown)
+			values = values[:shown]
+		}
+		note += fmt.Sprintf(", correlated with %s%s", strings.Join(values, ", "), more)
+	}
+	return note
+}
