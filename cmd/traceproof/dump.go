@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -117,7 +118,7 @@ func (c *cli) load(st *otlpsink.Store, name string) error {
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s is a directory; name the dump files in it", name)
+		return fmt.Errorf("%s is a directory; name the dump files in it (e.g. %s)", name, filepath.Join(name, "*.otlp.json"))
 	}
 	_, err = st.LoadOTLPJSON(f, name)
 	return err

@@ -73,6 +73,7 @@ func TestDumpSelection(t *testing.T) {
 	t.Run("no match", func(t *testing.T) {
 		code, out, errOut := runCLI(t, "", "dump", file, "--correlation", "corr-7f3b")
 		assert.Equal(t, 0, code)
+		t.Logf("dump --correlation corr-7f3b:\nstdout: %sstderr: %s", out, errOut)
 		assert.Equal(t, "(no spans)\n", out)
 		assert.Equal(t, `traceproof dump: no spans match correlation="corr-7f3b"; `+file+
 			" holds 7 spans in 3 traces, correlated with corr-7f3a, corr-other, task-7f3a, task-other\n", errOut)
@@ -137,6 +138,7 @@ func TestDumpBadInput(t *testing.T) {
 		// The real binary says the same and exits 1.
 		code, _, errOut = runBinary(t, "dump", corrupt)
 		assert.Equal(t, exitError, code)
+		t.Logf("dump of a corrupt file:\n%s", errOut)
 		assert.Contains(t, errOut, corrupt+":2: not an OTLP/JSON traces line")
 	})
 	t.Run("not json at all, on stdin", func(t *testing.T) {

@@ -170,6 +170,7 @@ func TestServeToken(t *testing.T) {
 
 	code, _ := p.stop()
 	require.Equal(t, 0, code, p.stderr.String())
+	t.Logf("serve --token stderr:\n%s", p.stderr.String())
 	assert.Contains(t, p.stderr.String(), "5 spans in 2 requests")
 	assert.Contains(t, p.stderr.String(), "3 refused (unauthenticated 3)")
 }
@@ -218,6 +219,7 @@ func TestServePrintTree(t *testing.T) {
 	code, rest := p.stop()
 	require.Equal(t, 0, code, p.stderr.String())
 	assert.Empty(t, rest)
+	t.Logf("serve --print tree --quiet 20ms output:\n%s", strings.Join(p.seen, "\n"))
 }
 
 // waitTree reads the lines of one tree, up to the blank line after it.
