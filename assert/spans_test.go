@@ -62,6 +62,13 @@ func putAll(m pcommon.Map, kvs []any) {
 // ingest stores spans as one export request of instance (service
 // tasker-core), and returns them with their IDs filled in.
 func ingest(st *otlpsink.Store, instance string, spans ...span) []span {
+	td := build(instance, spans)
+	st.Ingest(td, otlpsink.Origin{Sender: "127.0.0.1:" + instance, Transport: otlpsink.TransportAPI})
+	return spans
+}
+
+// build makes one export request of spans, filling in their IDs.
+func build(instance string, spans []span) ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	putAll(rs.Resource().Attributes(), []any{"service.name", "tasker-core", "service.instance.id", instance})
@@ -95,8 +102,7 @@ func ingest(st *otlpsink.Store, instance string, spans ...span) []span {
 			putAll(pe.Attributes(), e.attrs)
 		}
 	}
-	st.Ingest(td, otlpsink.Origin{Sender: "127.0.0.1:" + instance, Transport: otlpsink.TransportAPI})
-	return spans
+	return td
 }
 
 // The shapes of DESIGN.md, one trace per event.

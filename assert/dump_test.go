@@ -1,0 +1,65 @@
+package assert_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+// Not parallel: it sets the environment.
+func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(assert.EnvDumpDir, dir)
+	st := otlpsink.NewStore()
+	referenceWorkflow(st, "c-1")
+	referenceWorkflow(st, "c-2")
+
+	var msgs []string
+	t.Run("sub test/one", func(t *testing.T) {
+		for range 2 { // a second failure must not overwrite the first dump
+			rec := record(t, func(tb testing.TB) {
+				assert.On(tb, st).DomainEvents("c-1").Published(assert.Fast("order.validated"))
+			})
+			msgs = append(msgs, rec.message(t))
+		}
+	})
+	base := filepath.Join(dir, "TestFailureDumpsSpansNamedAfterTheTest_sub_test_one")
+	contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt\n")
+	contains(t, msgs[1], "spans dumped to: "+base+"-2.otlp.json, "+base+"-2.tree.txt\n")
+
+	loaded, err := otlpsink.LoadFile(base + ".otlp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The correlation's 9 spans, none of c-2's.
+	if n := loaded.Len(); n != 9 || len(loaded.Correlated("c-1")) != 9 {
+		t.Errorf("dump holds %d spans, %d of c-1", n, len(loaded.Correlated("c-1")))
+	}
+	tree, err := os.ReadFile(base + ".tree.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	contains(t, string(tree), `expected correlation "c-1" to publish exactly these domain events`,
+		"✗ unexpected: payment.processed (Durable) routed on worker-rust-2",
+		"└─ publish_event [worker-rust-2]", "· Domain event published successfully")
+	if strings.Contains(string(tree), "spans dumped to") {
+		t.Errorf("the tree file names itself")
+	}
+}
+
+func TestSanitizedDumpNames(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := &assert.Failure{Asked: "x", Found: "y"}
+	if err := f.WriteDump(dir, "../Test A/b#01:*"); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, "_Test_A_b_01__.otlp.json")
+	if len(f.DumpFiles) != 2 || f.DumpFiles[0] != want {
+		t.Errorf("dump files %q, want %s first", f.DumpFiles, want)
+	}
+}

@@ -1,0 +1,81 @@
+package assert_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+// sdkWorker is a TracerProvider standing in for one worker instance: a real
+// OTLP exporter (gRPC, gRPC+gzip or HTTP) behind a batch span processor with
+// a short timeout, as real workers run (DESIGN.md), named by
+// service.instance.id.
+func sdkWorker(t testing.TB, sink *otlpsink.Sink, proto, instance string, opts ...sdktrace.TracerProviderOption) trace.Tracer {
+	t.Helper()
+	ctx := context.Background()
+	var exp sdktrace.SpanExporter
+	var err error
+	switch proto {
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(sink.GRPCAddr()), otlptracegrpc.WithInsecure())
+	case "grpc+gzip":
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(sink.GRPCAddr()), otlptracegrpc.WithInsecure(),
+			otlptracegrpc.WithCompressor("gzip"))
+	case "http":
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(sink.HTTPAddr()), otlptracehttp.WithInsecure())
+	default:
+		t.Fatalf("unknown protocol %q", proto)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resource.NewSchemaless(attribute.String("service.name", "tasker-core"), attribute.String("service.instance.id", instance))
+	if len(opts) == 0 {
+		opts = []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(20*time.Millisecond))}
+	} else {
+		opts = append(opts, sdktrace.WithSyncer(exp))
+	}
+	tp := sdktrace.NewTracerProvider(append(opts, sdktrace.WithResource(res))...)
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp.Tracer("tasker-worker")
+}
+
+// emit publishes a domain event the way DESIGN.md says the workers do: a
+// route_event root carrying the correlation in a span event, and under it
+// publish_event (with correlation_id and the success event) and its
+// send_json_message for durable delivery, publish for fast.
+func emit(tr trace.Tracer, corr string, ev assert.DomainEvent) {
+	ctx, route := tr.Start(context.Background(), "route_event", trace.WithAttributes(
+		attribute.String("delivery_mode", string(ev.Mode)), attribute.String("event_name", ev.Name),
+		attribute.String("namespace", "domain_events_rust")))
+	route.AddEvent("Routing domain event", trace.WithAttributes(
+		attribute.String("delivery_mode", string(ev.Mode)), attribute.String("event_name", ev.Name),
+		attribute.String("task_uuid", "task-"+corr), attribute.String("correlation_id", corr)))
+	if ev.Mode == assert.DeliveryDurable || ev.Mode == assert.DeliveryBroadcast {
+		pctx, pub := tr.Start(ctx, "publish_event", trace.WithAttributes(attribute.String("event_name", ev.Name),
+			attribute.String("namespace", "domain_events_rust"), attribute.String("correlation_id", corr)))
+		pub.AddEvent("Publishing domain event", trace.WithAttributes(attribute.String("event_id", "ev-"+ev.Name),
+			attribute.String("queue_name", "domain_events_rust_domain_events"), attribute.String("correlation_id", corr)))
+		_, send := tr.Start(pctx, "send_json_message", trace.WithAttributes(attribute.String("queue", "domain_events_rust_domain_events")))
+		send.End()
+		pub.AddEvent("Domain event published successfully")
+		pub.End()
+	}
+	if ev.Mode == assert.DeliveryFast || ev.Mode == assert.DeliveryBroadcast {
+		_, pub := tr.Start(ctx, "publish", trace.WithAttributes(attribute.String("event_name", ev.Name),
+			attribute.String("event_id", "ev-"+ev.Name), attribute.String("namespace", "domain_events_rust")))
+		pub.AddEvent("Publishing in-process domain event", trace.WithAttributes(attribute.String("task_uuid", "task-"+corr)))
+		pub.End()
+	}
+	route.End()
+}
