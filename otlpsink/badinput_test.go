@@ -130,6 +130,7 @@ func TestBadInput(t *testing.T) {
 		wantMsg    string
 	}{
 		{"garbage protobuf", "POST", "application/x-protobuf", []byte{0xff, 0xff, 0xff, 0x01, 0x02}, nil, 400, "cannot decode OTLP traces proto"},
+		{"empty json", "POST", "application/json", nil, nil, 400, "empty JSON body"},
 		{"malformed json", "POST", "application/json", []byte(`{"resourceSpans":[{`), nil, 400, "cannot decode OTLP traces json"},
 		{"unknown content type", "POST", "text/plain", []byte("hi"), nil, 415, "unsupported Content-Type"},
 		{"missing content type", "POST", "", []byte("hi"), nil, 415, "unsupported Content-Type"},

@@ -121,6 +121,11 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *Origin, ctype *string,
 		return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body inflates to over %d bytes", who, max)}
 	}
 	req := sig.newReq()
+	if len(data) == 0 && o.Encoding == EncodingJSON {
+		// jsoniter's message for this is unreadable; an empty protobuf body
+		// is a valid empty request, an empty JSON body is not.
+		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: empty JSON body; want an OTLP/JSON export request", who)}
+	}
 	if o.Encoding == EncodingJSON {
 		err = req.UnmarshalJSON(data)
 	} else {

@@ -100,7 +100,7 @@ func (p *treePrinter) trace(id TraceID, spans []Span) {
 	for _, cs := range children {
 		slices.SortFunc(cs, byStart)
 	}
-	fmt.Fprintf(p.b, "%s %s (%d spans; %s)", p.c(ansiBold, "trace"), id, len(spans), strings.Join(slices.Sorted(mapKeys(instances)), ", "))
+	fmt.Fprintf(p.b, "%s %s (%s; %s)", p.c(ansiBold, "trace"), id, plural(len(spans), "span"), strings.Join(slices.Sorted(mapKeys(instances)), ", "))
 	if !p.opt.Now.IsZero() {
 		last := slices.MaxFunc(spans, func(a, b Span) int { return a.Received.Compare(b.Received) }).Received
 		fmt.Fprintf(p.b, " last arrival %s ago", p.opt.Now.Sub(last).Round(time.Millisecond))
@@ -131,7 +131,7 @@ func (p *treePrinter) span(s Span, children map[SpanID][]Span, indent string, la
 		status = " ok"
 	}
 	fmt.Fprintf(p.b, "%s%s%s %s %s%s", indent, branch, p.c(ansiBold, s.Name),
-		p.c(ansiCyan, "["+s.Instance()+"]"), formatDuration(s.Duration()), status)
+		p.c(ansiCyan, "["+s.Instance()+"]"), FormatDuration(s.Duration()), status)
 	if len(s.Attributes) > 0 {
 		p.b.WriteString("  " + p.c(ansiDim, s.Attributes.String()))
 	}
@@ -149,14 +149,23 @@ func (p *treePrinter) span(s Span, children map[SpanID][]Span, indent string, la
 	}
 }
 
-func formatDuration(d time.Duration) string {
+// FormatDuration rounds a span duration to 3-4 significant digits for
+// display: 512ns, 150µs, 1.25ms, 2.4s.
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d < time.Microsecond:
 		return d.String()
 	case d < time.Millisecond:
-		return d.Round(time.Microsecond).String()
+		return d.Round(time.Microsecond / 10).String()
 	case d < time.Second:
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Millisecond).String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

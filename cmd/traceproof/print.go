@@ -150,7 +150,7 @@ func (p *linePrinter) line(s *otlpsink.Span, corr string) {
 	b = appendPadded(b, cols[2], p.widths[2])
 	b = o.off(b)
 	b = append(b, "  "...)
-	d := formatDuration(s.Duration())
+	d := otlpsink.FormatDuration(s.Duration())
 	for range durationWidth - utf8.RuneCountInString(d) {
 		b = append(b, ' ')
 	}
@@ -206,19 +206,6 @@ func correlationOf(s *otlpsink.Span, keys []string) string {
 		}
 	}
 	return ""
-}
-
-// formatDuration rounds a duration to 3-4 significant digits.
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
-		return d.String()
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond / 10).String()
-	case d < time.Second:
-		return d.Round(10 * time.Microsecond).String()
-	}
-	return d.Round(time.Millisecond).String()
 }
 
 // treePrinter prints each trace as a tree (otlpsink.WriteTree) once it has

@@ -19,7 +19,7 @@ func TestFormatDuration(t *testing.T) {
 		1_249_999:                 "1.25ms",
 		2_400_000_000:             "2.4s",
 	} {
-		assert.Equal(t, want, formatDuration(d), "%d", d)
+		assert.Equal(t, want, otlpsink.FormatDuration(d), "%d", d)
 	}
 }
 

@@ -198,7 +198,7 @@ func TestServePrintTree(t *testing.T) {
 	// arrives after the trace went quiet: the whole trace prints again.
 	fast := orderValidated.spans()
 	exp.export(t, fast[:1])
-	orphanHeader := "trace " + orderValidated.traceID().String() + " (1 spans; worker-rust-2)"
+	orphanHeader := "trace " + orderValidated.traceID().String() + " (1 span; worker-rust-2)"
 	p.waitLine(orphanHeader, func(l string) bool { return l == orphanHeader })
 	assert.Equal(t, []string{"orphan", "publish [worker-rust-2]", "  · Publishing in-process domain event"},
 		treeOutline(t, strings.Join(p.waitTree(), "\n")))
@@ -298,7 +298,7 @@ func TestServeInProcess(t *testing.T) {
 
 	code, tree, errOut := runCLI(t, "", "dump", out, "--correlation", "c-1")
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, tree, "trace 5b8efff798038103d269b633813fc60c (1 spans; ")
+	assert.Contains(t, tree, "trace 5b8efff798038103d269b633813fc60c (1 span; ")
 	assert.Contains(t, tree, "route_event")
 }
 
