@@ -18,7 +18,7 @@ out="$bin_dir/otelcol-traceproof"
 
 mkdir -p "$bin_dir"
 cd "$here"
-# -trimpath and -s -w are what the ocb builder uses; GOFLAGS=-mod=readonly
-# fails instead of silently editing go.mod when it is out of date.
-GOFLAGS=-mod=readonly go build -trimpath -ldflags='-s -w' -o "$out" .
+# -trimpath and -s -w are what the ocb builder uses. go build defaults to
+# -mod=readonly: a stale go.mod fails the build instead of being edited.
+go build -trimpath -ldflags='-s -w' -o "$out" .
 echo "$out"
