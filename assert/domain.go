@@ -316,7 +316,7 @@ func (cfg DomainConfig) judge(want []DomainEvent, routes []*routed, strays []otl
 			continue
 		}
 		if why == "" {
-			why = "never routed (no " + cfg.RouteSpan + " with " + cfg.EventNameAttr + " " + quote(e.Name) + ")"
+			why = "not routed (no " + cfg.RouteSpan + " with " + cfg.EventNameAttr + " " + quote(e.Name) + ")"
 			for _, s := range strays {
 				if n, _ := s.Lookup(cfg.EventNameAttr); n.AsString() == e.Name {
 					why = fmt.Sprintf("%s arrived from %s at %s, but its %s has not", s.Name, s.Instance(), clock(s.Start), cfg.RouteSpan)

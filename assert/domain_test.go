@@ -65,7 +65,7 @@ func TestPublishedMissingAndUnconfirmed(t *testing.T) {
 		"\n1 of 3 published after 50ms\n",
 		"  ✓ order.validated (Fast): published on worker-rust-1 at 10:00:00.000\n",
 		`  ✗ payment.processed (Durable): routed on worker-rust-2 at 10:00:00.100, but its publish_event recorded no "Domain event published successfully" (events: "Publishing domain event"; send_json_message status Unset)`,
-		`  ✗ inventory.updated (Fast): never routed (no route_event with event_name "inventory.updated")`,
+		`  ✗ inventory.updated (Fast): not routed (no route_event with event_name "inventory.updated")`,
 		`spans of correlation "c-1" (5 spans in 2 traces):`,
 		"└─ publish_event [worker-rust-2]")
 }
@@ -83,7 +83,7 @@ func TestPublishedFailsFastOnAnUnexpectedEvent(t *testing.T) {
 		t.Errorf("took %s: an unexpected event should fail at once", d)
 	}
 	contains(t, rec.message(t), "1 of 2 published, 1 unexpected\n",
-		"  ✗ payment.processed (Durable): never routed",
+		"  ✗ payment.processed (Durable): not routed",
 		"  ✗ unexpected: payment.failed (Durable) routed on worker-rust-2 at 10:00:00.100")
 }
 

@@ -28,8 +28,8 @@ func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
 		}
 	})
 	base := filepath.Join(dir, "TestFailureDumpsSpansNamedAfterTheTest_sub_test_one")
-	contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt\n")
-	contains(t, msgs[1], "spans dumped to: "+base+"-2.otlp.json, "+base+"-2.tree.txt\n")
+	contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt")
+	contains(t, msgs[1], "spans dumped to: "+base+"-2.otlp.json, "+base+"-2.tree.txt")
 
 	loaded, err := otlpsink.LoadFile(base + ".otlp.json")
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 // sdkWorker is a TracerProvider standing in for one worker instance: a real
 // OTLP exporter (gRPC, gRPC+gzip or HTTP) behind a batch span processor with
 // a short timeout, as real workers run (DESIGN.md), named by
-// service.instance.id.
-func sdkWorker(t testing.TB, sink *otlpsink.Sink, proto, instance string, opts ...sdktrace.TracerProviderOption) trace.Tracer {
+// service.instance.id. With sync, each span is exported as it ends instead.
+func sdkWorker(t testing.TB, sink *otlpsink.Sink, proto, instance string, sync bool) trace.Tracer {
 	t.Helper()
 	ctx := context.Background()
 	var exp sdktrace.SpanExporter
@@ -40,12 +40,11 @@ func sdkWorker(t testing.TB, sink *otlpsink.Sink, proto, instance string, opts .
 		t.Fatal(err)
 	}
 	res := resource.NewSchemaless(attribute.String("service.name", "tasker-core"), attribute.String("service.instance.id", instance))
-	if len(opts) == 0 {
-		opts = []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(20*time.Millisecond))}
-	} else {
-		opts = append(opts, sdktrace.WithSyncer(exp))
+	processor := sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(20*time.Millisecond))
+	if sync {
+		processor = sdktrace.WithSyncer(exp)
 	}
-	tp := sdktrace.NewTracerProvider(append(opts, sdktrace.WithResource(res))...)
+	tp := sdktrace.NewTracerProvider(processor, sdktrace.WithResource(res))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	return tp.Tracer("tasker-worker")
 }

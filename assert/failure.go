@@ -50,7 +50,7 @@ const (
 func (f *Failure) Error() string {
 	var b strings.Builder
 	f.render(&b, true)
-	return b.String()
+	return strings.TrimSuffix(b.String(), "\n") // t.Errorf adds its own
 }
 
 func (f *Failure) render(b *strings.Builder, withTree bool) {

@@ -21,7 +21,7 @@ func TestParallelTestsShareOneSink(t *testing.T) {
 	protos := []string{"grpc", "http", "grpc+gzip", "http"}
 	workers := make([]trace.Tracer, len(instances))
 	for i := range instances {
-		workers[i] = sdkWorker(t, sink, protos[i], instances[i])
+		workers[i] = sdkWorker(t, sink, protos[i], instances[i], false)
 	}
 
 	t.Run("tasks", func(t *testing.T) {

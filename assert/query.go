@@ -264,12 +264,3 @@ func (q Query) phrase(subject string) string {
 	}
 	return b.String()
 }
-
-// single describes a sub-query as "a span ...", parenthesised when it has
-// more than one condition so that the nesting stays readable.
-func (q Query) single() string {
-	if len(q.conds) > 1 {
-		return "(" + q.phrase("a span") + ")"
-	}
-	return q.phrase("a span")
-}
