@@ -12,7 +12,7 @@ import (
 
 // Assertions are the test form of a Checker, bound to a test: a failure is
 // reported with t.Errorf and the test goes on, or, after Require, stops with
-// t.FailNow. Waits end early when the test's context does.
+// t.FailNow.
 type Assertions struct {
 	t     testing.TB
 	c     *Checker
@@ -47,7 +47,10 @@ func (a *Assertions) With(opts ...Option) *Assertions {
 // Checker returns the Checker underneath, for code that wants errors.
 func (a *Assertions) Checker() *Checker { return a.c }
 
-func (a *Assertions) ctx() context.Context { return a.t.Context() }
+// ctx is not t.Context(): that one is canceled before Cleanup functions
+// run, and an assertion in a Cleanup (say, Never after the test's work) must
+// still wait. Every wait is bounded by its timeout or window anyway.
+func (a *Assertions) ctx() context.Context { return context.Background() }
 
 // report fails the test with err's report, dumping spans first when
 // TRACEPROOF_DUMP_DIR is set so that the message names the files.

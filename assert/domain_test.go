@@ -231,3 +231,30 @@ func TestEventListedTwiceIsAnError(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestIncludesFailure(t *testing.T) {
+	t.Parallel()
+	st := otlpsink.NewStore()
+	fast(st, "worker-rust-1", "c-1", "order.validated", 0)
+	fast(st, "worker-rust-1", "c-1", "payment.processed", 0)
+	rec := record(t, func(tb testing.TB) {
+		assert.On(tb, st).With(short).DomainEvents("c-1").Includes(assert.Durable("payment.processed"), assert.Fast("order.validated"))
+	})
+	contains(t, rec.message(t),
+		`expected correlation "c-1" to publish at least these domain events: payment.processed (Durable), order.validated (Fast), within 50ms`,
+		"1 of 2 published after 50ms",
+		"  ✗ payment.processed (Durable): routed as Fast on worker-rust-1 at 10:00:00.000",
+		"  ✓ order.validated (Fast): published on worker-rust-1")
+}
+
+func TestAssertionInCleanupStillWaits(t *testing.T) {
+	st := otlpsink.NewStore()
+	t.Run("inner", func(t *testing.T) {
+		t.Cleanup(func() {
+			rec := record(t, func(tb testing.TB) {
+				assert.On(tb, st).DomainEvents("c-1").NotPublished("payment.failed", 20*time.Millisecond)
+			})
+			rec.passed(t)
+		})
+	})
+}

@@ -140,3 +140,16 @@ func TestStructureQueryWakesOnChildWithoutCorrelation(t *testing.T) {
 	})
 	rec.passed(t)
 }
+
+func TestNearMissOnAStructureCondition(t *testing.T) {
+	t.Parallel()
+	st := otlpsink.NewStore()
+	fast(st, "worker-1", "c-1", "payment.processed", 0)
+	confirmed := S().Named("route_event").Attr("event_name", "payment.processed").Correlated("c-1").
+		HasChild(S().Named("publish_event").HasEvent("Domain event published successfully"))
+	rec := record(t, func(tb testing.TB) { assert.On(tb, st, short).Eventually(confirmed, 1) })
+	contains(t, rec.message(t),
+		`expected at least 1 span named "route_event" with event_name = "payment.processed" with a child (span named "publish_event" with event "Domain event published successfully") in the trace of correlation "c-1" within 50ms`,
+		`route_event [worker-1] span `,
+		`: misses [with a child (span named "publish_event" with event "Domain event published successfully")]; saw children publish [worker-1]`)
+}
