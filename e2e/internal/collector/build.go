@@ -44,7 +44,9 @@ var build struct {
 // the first result. A build cut short by ctx is not remembered, so a later
 // call with a live context tries again. With a warm Go build cache the build
 // is a relink of a few seconds; a cold one compiles the whole Collector, which
-// takes minutes on a small machine.
+// takes minutes on a small machine. Test binaries running at once take turns
+// (a file lock in the output directory), so the second one relinks instead of
+// compiling everything a second time.
 func Build(ctx context.Context) (string, error) {
 	if p := os.Getenv(EnvBin); p != "" {
 		return checkBinary(p)
@@ -90,6 +92,12 @@ func buildCollector(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("collector build dir: %w", err)
 	}
 	out := filepath.Join(dir, BinName)
+
+	unlock, err := lockFile(ctx, filepath.Join(dir, ".build.lock"))
+	if err != nil {
+		return "", fmt.Errorf("collector build lock: %w", err)
+	}
+	defer unlock()
 
 	// Several test binaries (go test ./... runs packages in parallel) may
 	// build at once, and another may be running the current binary. Link
