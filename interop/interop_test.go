@@ -320,9 +320,11 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 	}
 
 	// Timestamps: nanoseconds since the epoch, within the process's life,
-	// children inside their parents. The JavaScript SDK takes a span's start
-	// from Date.now() (whole milliseconds) and its end from the monotonic
-	// clock, so a child may seem to end up to a millisecond after its parent.
+	// children starting after their parents. Not "ending before their
+	// parents": the JavaScript SDK takes a span's start from Date.now() and
+	// adds a duration measured on the monotonic clock from a baseline read
+	// just after; a pause between the two reads (a busy CI machine) makes the
+	// parent seem to end early, by 25 ms in one run here.
 	lo, hi := r.before.Add(-2*time.Second), r.after.Add(2*time.Second)
 	for _, name := range spanNames {
 		s := by[name]
@@ -334,9 +336,8 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 	}
 	for _, pc := range [][2]otlpsink.Span{{route, publish}, {publish, send}} {
 		p, c := pc[0], pc[1]
-		const slack = 2 * time.Millisecond
-		if c.Start.Before(p.Start.Add(-slack)) || c.End.After(p.End.Add(slack)) {
-			t.Errorf("%s [%s, %s] is not inside its parent %s [%s, %s]", c.Name, c.Start, c.End, p.Name, p.Start, p.End)
+		if c.Start.Before(p.Start) {
+			t.Errorf("%s starts at %s, before its parent %s at %s", c.Name, c.Start, p.Name, p.Start)
 		}
 	}
 
