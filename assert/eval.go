@@ -12,6 +12,7 @@ import (
 type Source interface {
 	Spans(otlpsink.Filter) []otlpsink.Span
 	Watch(otlpsink.Filter) ([]otlpsink.Span, <-chan struct{})
+	Changed(otlpsink.Filter) <-chan struct{}
 	Trace(otlpsink.TraceID) []otlpsink.Span
 	Stats() otlpsink.Stats
 	CorrelationKeys() []string
@@ -87,10 +88,8 @@ func (q Query) find(v *view, watch bool) ([]otlpsink.Span, <-chan struct{}) {
 	case len(rest) > 0 && f.Correlation == "" && f.TraceID.IsZero():
 		// A structure query's answer changes when any span of a candidate's
 		// trace arrives, whatever its name. With no correlation or trace to
-		// watch, only a watch on every arrival sees that; it costs a wasted
-		// scan per wake-up (a Filter that selects nothing still visits every
-		// span), one reason to give structure queries a correlation.
-		_, changed = v.src.Watch(otlpsink.Filter{Match: func(*otlpsink.Span) bool { return false }})
+		// watch, only a watch on every arrival sees that.
+		changed = v.src.Changed(otlpsink.Filter{})
 		spans = v.src.Spans(f)
 	default:
 		spans, changed = v.src.Watch(f)

@@ -161,6 +161,12 @@ type hooked struct {
 	done  bool
 }
 
+// Changed counts as a Watch call, so hooks fire on either kind of wait.
+func (h *hooked) Changed(f otlpsink.Filter) <-chan struct{} {
+	_, ch := h.Watch(f)
+	return ch
+}
+
 func (h *hooked) Watch(f otlpsink.Filter) ([]otlpsink.Span, <-chan struct{}) {
 	spans, ch := h.Store.Watch(f)
 	h.mu.Lock()

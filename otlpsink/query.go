@@ -62,9 +62,13 @@ func (st *Store) Correlated(value string) []Span { return st.Spans(Filter{Correl
 // Wait: query, and if the answer is not enough yet, wait on the channel and
 // query again. Nothing is missed between the query and the wait.
 func (st *Store) Watch(f Filter) ([]Span, <-chan struct{}) {
-	ch := st.watch(keyFor(f))
+	ch := st.Changed(f)
 	return st.Spans(f), ch
 }
+
+// Changed returns a channel closed when a span arrives that could change what
+// f selects, without running f (Watch without the query).
+func (st *Store) Changed(f Filter) <-chan struct{} { return st.watch(keyFor(f)) }
 
 // Wait blocks until f selects at least n spans, and returns them. It returns
 // what it has with ctx's error when ctx ends first. It wakes on ingest, never

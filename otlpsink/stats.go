@@ -70,8 +70,8 @@ func (s Stats) RefusedTotal() uint64 {
 // WriteTo renders the stats for humans, newest-first senders last seen.
 func (s Stats) WriteTo(w io.Writer) (int64, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sink: %d spans stored, %d accepted in %d requests; %d evicted, %d rejected (invalid IDs), %d decode errors, %d refused",
-		s.Stored, s.Spans, s.Requests, s.Evicted, s.Rejected, s.DecodeErrors, s.RefusedTotal())
+	fmt.Fprintf(&b, "sink: %s stored, %d accepted in %s; %d evicted, %d rejected (invalid IDs), %d decode errors, %d refused",
+		plural(s.Stored, "span"), s.Spans, plural(int(s.Requests), "request"), s.Evicted, s.Rejected, s.DecodeErrors, s.RefusedTotal())
 	if len(s.Refused) > 0 {
 		b.WriteString(" (")
 		for i, k := range slices.Sorted(mapKeys(s.Refused)) {
@@ -88,8 +88,8 @@ func (s Stats) WriteTo(w io.Writer) (int64, error) {
 	b.WriteString("\n")
 	now := time.Now()
 	for _, in := range s.Instances {
-		fmt.Fprintf(&b, "  instance %-24s service %-16s %7d spans, last seen %s ago\n",
-			in.Instance, in.Service, in.Spans, now.Sub(in.LastSeen).Round(time.Millisecond))
+		fmt.Fprintf(&b, "  instance %-24s service %-16s %s, last seen %s ago\n",
+			in.Instance, in.Service, plural(int(in.Spans), "span"), now.Sub(in.LastSeen).Round(time.Millisecond))
 	}
 	for _, e := range s.LastErrors {
 		fmt.Fprintf(&b, "  error sent to a client: %s\n", e)
