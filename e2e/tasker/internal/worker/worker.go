@@ -101,6 +101,12 @@ func (w *Worker) Router() *events.Router { return w.router }
 
 // Run polls for work until ctx is done, then waits for the steps it already
 // claimed to finish (they are not interrupted) and returns.
+//
+// Every poll is followed by a jittered pause, also after a poll that claimed
+// work: an instance that polled again at once would hold SQLite's write lock
+// nearly all the time and starve the other instances of its flavour, whose
+// lock waits back off. Competing instances should share the work, as they do
+// in the real system.
 func (w *Worker) Run(ctx context.Context) {
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
@@ -110,10 +116,10 @@ func (w *Worker) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if claimed > 0 {
-			continue // there may be more: look again right away
-		}
 		wait := w.cfg.PollInterval + rand.N(w.cfg.PollInterval)
+		if claimed > 0 {
+			wait = rand.N(w.cfg.PollInterval) // there may be more: look again soon
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -122,11 +128,16 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// pollOnce lists claimable steps, tries to claim them in random order (so
-// that instances spread the work) and starts the claimed ones. It returns
-// how many it claimed.
+// pollOnce lists as many claimable steps as it has free slots, tries to
+// claim them in random order (so that instances spread the work) and starts
+// the claimed ones. It never waits for a slot: a full instance leaves the
+// work to the others. It returns how many it claimed.
 func (w *Worker) pollOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) int {
-	cands, err := w.store.ClaimableSteps(ctx, w.cfg.Namespace, 2*w.cfg.Concurrency)
+	free := cap(sem) - len(sem)
+	if free == 0 {
+		return 0
+	}
+	cands, err := w.store.ClaimableSteps(ctx, w.cfg.Namespace, free)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Warn("listing claimable steps", "err", err)
@@ -138,7 +149,7 @@ func (w *Worker) pollOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitG
 	for _, c := range cands {
 		select {
 		case sem <- struct{}{}:
-		case <-ctx.Done():
+		default:
 			return claimed
 		}
 		ok, err := w.store.ClaimStep(ctx, c.StepUUID, w.cfg.InstanceID)
