@@ -32,14 +32,6 @@ const (
 	maxSafeInt   = 1<<53 - 1 // Number.MAX_SAFE_INTEGER
 )
 
-// knownGRPCCompressedBug: the sink records gzip-compressed gRPC requests with
-// Origin.Compressed false (grpc-go never puts the reserved grpc-encoding
-// header into the incoming metadata the sink reads; stats.InHeader's
-// Compression field has it). The spans themselves arrive intact. While this
-// is true the tests expect the wrong value, so that they notice the fix: then
-// set it to false.
-const knownGRPCCompressedBug = true
-
 // The span names of one domain event, root first.
 var spanNames = []string{"route_event", "publish_event", "send_json_message"}
 
@@ -342,16 +334,6 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 	}
 
 	// Resource, scope and how the spans arrived.
-	if knownGRPCCompressedBug && want.Transport == otlpsink.TransportGRPC && want.Compressed {
-		want.Compressed = false
-		defer func() {
-			if by["route_event"].Origin.Compressed {
-				t.Errorf("the sink now reports gzip-compressed gRPC requests as compressed: set knownGRPCCompressedBug to false")
-			} else {
-				t.Logf("known sink bug: a gzip-compressed gRPC request is recorded with Origin.Compressed false")
-			}
-		}()
-	}
 	for _, name := range spanNames {
 		s := by[name]
 		res := s.Resource.Attributes

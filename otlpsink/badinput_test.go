@@ -274,6 +274,7 @@ func TestToken(t *testing.T) {
 	body := tracesProto(t, 1, "x", "tok")
 	resp, b := post(t, sink.HTTPURL()+"/v1/traces", "application/x-protobuf", body)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, "application/x-protobuf", resp.Header.Get("Content-Type"), "errors answer in the request's encoding")
 	assert.Contains(t, b, "Bearer")
 	resp, _ = post(t, sink.HTTPURL()+"/v1/traces", "application/x-protobuf", body, "Authorization", "Bearer wrong")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed requests
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
 
@@ -23,6 +24,7 @@ import (
 func (s *Sink) newGRPCServer() *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(s.cfg.maxMessageBytes),
+		grpc.StatsHandler(compressionSeen{}),
 	)
 	for _, sig := range signals {
 		srv.RegisterService(&grpc.ServiceDesc{
@@ -40,10 +42,10 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			o.Sender = p.Addr.String()
 		}
-		md, _ := metadata.FromIncomingContext(ctx)
-		if enc := md.Get("grpc-encoding"); len(enc) > 0 && enc[0] != "identity" {
+		if c, ok := ctx.Value(compressionKey{}).(*string); ok && *c != "" && *c != "identity" {
 			o.Compressed = true
 		}
+		md, _ := metadata.FromIncomingContext(ctx)
 		if s.cfg.token != "" {
 			var got string
 			if a := md.Get("authorization"); len(a) > 0 {
@@ -106,3 +108,24 @@ func (m *grpcMsg) UnmarshalProto(b []byte) error {
 
 func (m *grpcMsg) SizeProto() int              { return len(m.resp) }
 func (m *grpcMsg) MarshalProto(buf []byte) int { return copy(buf, m.resp) }
+
+// compressionSeen records each request's grpc-encoding, which grpc-go keeps
+// out of the incoming metadata and shows only to stats handlers.
+type compressionSeen struct{}
+
+type compressionKey struct{}
+
+func (compressionSeen) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	return context.WithValue(ctx, compressionKey{}, new(string))
+}
+
+func (compressionSeen) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	if h, ok := s.(*stats.InHeader); ok {
+		if c, ok := ctx.Value(compressionKey{}).(*string); ok {
+			*c = h.Compression
+		}
+	}
+}
+
+func (compressionSeen) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+func (compressionSeen) HandleConn(context.Context, stats.ConnStats)                       {}

@@ -71,19 +71,22 @@ func (s *Sink) httpExport(sig signal) http.HandlerFunc {
 
 func (s *Sink) httpDecode(sig signal, r *http.Request, o *Origin, ctype *string, w http.ResponseWriter) (exportResponse, *httpError) {
 	who := fmt.Sprintf("%s %s from %s", r.Method, r.URL.Path, o.Sender)
+	// The content type is read first so that every error, 401 and 405
+	// included, answers in the request's encoding, as OTLP/HTTP asks.
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	known := err == nil && (mt == contentTypeProto || mt == contentTypeJSON)
+	if known && mt == contentTypeProto {
+		*ctype = contentTypeProto
+	} else if known {
+		o.Encoding = EncodingJSON
+	}
 	if r.Method != http.MethodPost {
 		return nil, &httpError{http.StatusMethodNotAllowed, "method", who + ": only POST is allowed"}
 	}
 	if s.cfg.token != "" && !s.tokenOK(r.Header.Get("Authorization")) {
 		return nil, &httpError{http.StatusUnauthorized, "unauthenticated", who + ": missing or wrong \"Authorization: Bearer <token>\" header"}
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch {
-	case err == nil && mt == contentTypeProto:
-		*ctype = contentTypeProto
-	case err == nil && mt == contentTypeJSON:
-		o.Encoding = EncodingJSON
-	default:
+	if !known {
 		return nil, &httpError{http.StatusUnsupportedMediaType, "content type",
 			fmt.Sprintf("%s: unsupported Content-Type %q; use %s or %s", who, r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON)}
 	}

@@ -2,6 +2,7 @@ package otlpsink_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,10 @@ func TestRealExportersEveryTransport(t *testing.T) {
 		assert.True(t, v.Equal(i), "int attribute compares with a Go int")
 		assert.Equal(t, "Routing domain event", s.Events[0].Name)
 		assert.Equal(t, "task-1", s.Events[0].Attributes.Str("task_uuid"))
+	}
+	for _, p := range protos {
+		s := sink.Correlated("corr-" + string(p))[0]
+		assert.Equal(t, strings.HasSuffix(string(p), "+gzip"), s.Origin.Compressed, "protocol %s", p)
 	}
 	st := sink.Stats()
 	assert.EqualValues(t, 4, st.Spans)
