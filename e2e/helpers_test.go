@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/e2e/tasker/harness"
+)
+
+// taskTimeout bounds one task's run from creation to its spans; scaled by
+// TRACEPROOF_TIMEOUT_SCALE on slow machines.
+var taskTimeout = assert.Scaled(30 * time.Second)
+
+// on returns assertions over the suite's sink for t, and makes a failing t
+// print the tail of every process log next to the span report.
+func on(t *testing.T) *assert.Assertions {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("process logs (last lines):\n%s", sys.LogTail(15))
+		}
+	})
+	return assert.On(t, sys.Sink)
+}
+
+var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+
+// newCorrelationID is unique per test and per run, and says which test it
+// belongs to when it shows up in a dump.
+func newCorrelationID(t *testing.T) string {
+	return fmt.Sprintf("%s-%s", nonWord.ReplaceAllString(t.Name(), "-"), uuid.NewString()[:8])
+}
+
+// startTask creates a domain_event_publishing task in flavour's namespace with
+// a fresh correlation ID.
+func startTask(t *testing.T, flavour string, simulateFailure bool) (corr string, task harness.Task) {
+	t.Helper()
+	corr = newCorrelationID(t)
+	ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+	defer cancel()
+	task, err := sys.Client.CreateTask(ctx, harness.DomainEventTask(flavour, corr, simulateFailure))
+	require.NoError(t, err, "creating a task")
+	tally.tasks.Add(1)
+	return corr, task
+}
+
+// finished waits for the task's finalize_task span, proof from the traces
+// that an orchestration instance finalized it, then reads the task's final
+// state from the API.
+func finished(t *testing.T, tp *assert.Assertions, corr string, task harness.Task) harness.Task {
+	t.Helper()
+	tp.Require().Exactly(assert.Spans().Named("finalize_task").Correlated(corr), 1)
+	ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+	defer cancel()
+	final, err := sys.Client.WaitFinal(ctx, task.TaskUUID)
+	require.NoError(t, err, "reading task %s", task.TaskUUID)
+	return final
+}
+
+// successEvents and failureEvents are the events the reference workflow
+// publishes (DESIGN.md), with their delivery modes.
+var (
+	successEvents = []assert.DomainEvent{
+		assert.Fast("order.validated"), assert.Durable("payment.processed"),
+		assert.Fast("inventory.updated"), assert.Fast("notification.sent"),
+	}
+	failureEvents = []assert.DomainEvent{assert.Fast("order.validated"), assert.Durable("payment.failed")}
+)
+
+// published proves the task published exactly events and counts them.
+func published(tp *assert.Assertions, corr string, events ...assert.DomainEvent) []assert.PublishedEvent {
+	got := tp.DomainEvents(corr).Published(events...)
+	tally.events.Add(int64(len(got)))
+	return got
+}
+
+// forEachFlavour runs f as a parallel subtest per worker flavour.
+func forEachFlavour(t *testing.T, f func(t *testing.T, flavour string)) {
+	for _, flavour := range sys.Flavours() {
+		t.Run(flavour, func(t *testing.T) {
+			t.Parallel()
+			f(t, flavour)
+		})
+	}
+}

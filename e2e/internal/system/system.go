@@ -1,0 +1,257 @@
+// Package system sets up what the end-to-end suite runs against: a sink the
+// test owns and a workflow system exporting to it, either the reference
+// system under e2e/tasker started as separate processes (single or cluster
+// mode, directly or through a real OpenTelemetry Collector), or an external
+// one named by environment variables.
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/traceproof/traceproof/e2e/internal/collector"
+	"github.com/traceproof/traceproof/e2e/tasker/harness"
+	"github.com/traceproof/traceproof/otlpsink"
+)
+
+// Environment variables that choose what the suite runs against.
+const (
+	EnvMode = "TRACEPROOF_E2E_MODE" // single | cluster (default)
+	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector
+
+	// An external system: set the orchestration URL(s), and the worker URLs
+	// of the flavours it runs; the suite then listens for spans on the sink
+	// addresses below instead of starting anything.
+	EnvOrchestrationURL  = "TASKER_TEST_ORCHESTRATION_URL"
+	EnvOrchestrationURLs = "TASKER_TEST_ORCHESTRATION_URLS"
+	EnvSinkGRPCAddr      = "TRACEPROOF_SINK_GRPC_ADDR"
+	EnvSinkHTTPAddr      = "TRACEPROOF_SINK_HTTP_ADDR"
+	EnvSinkToken         = "TRACEPROOF_SINK_TOKEN"
+)
+
+// Modes and routes.
+const (
+	ModeSingle    = harness.ModeSingle
+	ModeCluster   = harness.ModeCluster
+	ViaDirect     = "direct"
+	ViaCollector  = "collector"
+	externalLabel = "external"
+)
+
+// Config says what to run. The zero Config is the default: the built-in
+// system in cluster mode, exporting directly to the sink.
+type Config struct {
+	Mode string
+	Via  string
+	// Dir holds the database and process logs of the built-in system.
+	Dir string
+	// Flavours restricts the worker flavours (default all three).
+	Flavours []string
+}
+
+// ConfigFromEnv reads EnvMode and EnvVia.
+func ConfigFromEnv(dir string) (Config, error) {
+	c := Config{Mode: os.Getenv(EnvMode), Via: os.Getenv(EnvVia), Dir: dir}
+	if c.Mode == "" {
+		c.Mode = ModeCluster
+	}
+	if c.Via == "" {
+		c.Via = ViaDirect
+	}
+	if c.Mode != ModeSingle && c.Mode != ModeCluster {
+		return c, fmt.Errorf("%s=%q: want %s or %s", EnvMode, c.Mode, ModeSingle, ModeCluster)
+	}
+	if c.Via != ViaDirect && c.Via != ViaCollector {
+		return c, fmt.Errorf("%s=%q: want %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector)
+	}
+	return c, nil
+}
+
+// System is a running system under test and the sink it exports to.
+type System struct {
+	Sink      *otlpsink.Sink
+	Client    *harness.Client
+	Cluster   *harness.Cluster     // nil for an external system
+	Collector *collector.Collector // nil unless Via is collector
+	Mode, Via string
+	External  bool
+
+	flavours   []string
+	workerURLs map[string][]string
+}
+
+// Start starts the sink and, unless the environment names an external
+// system, the reference system exporting to it. On error everything started
+// is stopped again.
+func Start(ctx context.Context, cfg Config) (s *System, err error) {
+	s = &System{Mode: cfg.Mode, Via: cfg.Via, flavours: cfg.Flavours, workerURLs: map[string][]string{}}
+	if len(s.flavours) == 0 {
+		s.flavours = harness.Flavours()
+	}
+	defer func() {
+		if err != nil {
+			_ = s.Stop(context.Background())
+		}
+	}()
+	if urls := listEnv(EnvOrchestrationURLs, EnvOrchestrationURL); len(urls) > 0 {
+		return s, s.startExternal(urls)
+	}
+
+	s.Sink, err = otlpsink.New()
+	if err != nil {
+		return s, err
+	}
+	grpcEndpoint, httpEndpoint := "http://"+s.Sink.GRPCAddr(), s.Sink.HTTPURL()
+	if cfg.Via == ViaCollector {
+		s.Collector, err = collector.Start(ctx, collector.Config{SinkEndpoint: s.Sink.GRPCAddr(), Dir: cfg.Dir})
+		if err != nil {
+			return s, fmt.Errorf("starting the Collector: %w", err)
+		}
+		grpcEndpoint, httpEndpoint = "http://"+s.Collector.GRPCEndpoint(), s.Collector.HTTPEndpoint()
+	}
+	bin, err := harness.Build(ctx, cfg.Dir)
+	if err != nil {
+		return s, fmt.Errorf("building the tasker system: %w", err)
+	}
+	s.Cluster, err = harness.Start(ctx, harness.Config{
+		Mode:     cfg.Mode,
+		Flavours: s.flavours,
+		BinPath:  bin,
+		Dir:      cfg.Dir,
+		Env: func(role, instanceID, flavour string) []string {
+			return exporterEnv(flavour, grpcEndpoint, httpEndpoint)
+		},
+	})
+	if err != nil {
+		return s, fmt.Errorf("starting the tasker system: %w", err)
+	}
+	s.Client = s.Cluster.Client()
+	for _, f := range s.flavours {
+		s.workerURLs[f] = s.Cluster.WorkerURLs(f)
+	}
+	return s, nil
+}
+
+// exporterEnv is how each process exports, as the real system does: the rust
+// flavour and orchestration over gRPC, ruby over HTTP/protobuf, python over
+// gRPC with gzip. The harness adds service.instance.id.
+func exporterEnv(flavour, grpcEndpoint, httpEndpoint string) []string {
+	protocol, endpoint := otlpsink.ProtocolGRPC, grpcEndpoint
+	if flavour == "ruby" {
+		protocol, endpoint = otlpsink.ProtocolHTTPProtobuf, httpEndpoint
+	}
+	env := []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
+		"OTEL_EXPORTER_OTLP_PROTOCOL=" + string(protocol),
+		fmt.Sprintf("OTEL_BSP_SCHEDULE_DELAY=%d", otlpsink.ExporterScheduleDelay.Milliseconds()),
+	}
+	if flavour == "python" {
+		env = append(env, "OTEL_EXPORTER_OTLP_COMPRESSION=gzip")
+	}
+	return env
+}
+
+func (s *System) startExternal(orchestration []string) error {
+	s.External = true
+	s.Mode, s.Via = externalLabel, externalLabel
+	var opts []otlpsink.Option
+	opts = append(opts, otlpsink.WithGRPCAddr(envOr(EnvSinkGRPCAddr, "127.0.0.1:4317")),
+		otlpsink.WithHTTPAddr(envOr(EnvSinkHTTPAddr, "127.0.0.1:4318")))
+	if tok := os.Getenv(EnvSinkToken); tok != "" {
+		opts = append(opts, otlpsink.WithToken(tok))
+	}
+	var err error
+	if s.Sink, err = otlpsink.New(opts...); err != nil {
+		return err
+	}
+	s.Client = harness.NewClient(orchestration...)
+	var present []string
+	for _, f := range s.flavours {
+		up := strings.ToUpper(f)
+		if urls := listEnv("TASKER_TEST_WORKER_"+up+"_URLS", "TASKER_TEST_WORKER_"+up+"_URL"); len(urls) > 0 {
+			s.workerURLs[f] = urls
+			present = append(present, f)
+		}
+	}
+	if len(present) == 0 {
+		return errors.New("external system: set TASKER_TEST_WORKER_{RUST,RUBY,PYTHON}_URL(S) for the flavours it runs")
+	}
+	s.flavours = present
+	return nil
+}
+
+// Flavours are the worker flavours the system runs.
+func (s *System) Flavours() []string { return s.flavours }
+
+// WorkerURLs are the base URLs of one flavour's worker instances.
+func (s *System) WorkerURLs(flavour string) []string { return s.workerURLs[flavour] }
+
+// Describe says in one line what runs.
+func (s *System) Describe() string {
+	if s.External {
+		return fmt.Sprintf("external system at %s; sink grpc=%s http=%s", strings.Join(listEnv(EnvOrchestrationURLs, EnvOrchestrationURL), ","), s.Sink.GRPCAddr(), s.Sink.HTTPURL())
+	}
+	route := "workers → sink"
+	if s.Collector != nil {
+		route = "workers → Collector " + s.Collector.GRPCEndpoint() + " → sink"
+	}
+	var ids []string
+	for _, in := range s.Cluster.Instances() {
+		ids = append(ids, in.ID)
+	}
+	return fmt.Sprintf("%s mode, %s; %d processes: %s", s.Mode, route, len(ids), strings.Join(ids, " "))
+}
+
+// LogTail returns the last n lines of every process log, for failure output.
+func (s *System) LogTail(n int) string {
+	var b strings.Builder
+	if s.Cluster != nil {
+		b.WriteString(s.Cluster.LogTail(n))
+	}
+	if s.Collector != nil {
+		fmt.Fprintf(&b, "--- collector (%s)\n%s", s.Collector.LogPath(), s.Collector.LogTail(n))
+	}
+	return b.String()
+}
+
+// Stop stops the processes first (so their final telemetry flush reaches
+// the sink), then the Collector, then the sink.
+func (s *System) Stop(ctx context.Context) error {
+	var errs []error
+	if s.Cluster != nil {
+		errs = append(errs, s.Cluster.Stop(ctx))
+	}
+	if s.Collector != nil {
+		errs = append(errs, s.Collector.Stop(ctx))
+	}
+	if s.Sink != nil {
+		errs = append(errs, s.Sink.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// listEnv reads a comma-separated list from the first variable that is set.
+func listEnv(keys ...string) []string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			var out []string
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+			return out
+		}
+	}
+	return nil
+}
