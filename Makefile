@@ -1,7 +1,7 @@
 # traceproof: common tasks. Every target is plain `go` underneath; see README.md.
 GO ?= go
 
-.PHONY: all test lint vet staticcheck fmt serve e2e e2e-single e2e-cluster e2e-collector compare collector validate-collector bench bench-quick ci
+.PHONY: all test lint vet staticcheck fmt serve e2e e2e-single e2e-cluster e2e-collector compare interop collector validate-collector bench bench-quick ci
 
 all: test
 
@@ -37,6 +37,15 @@ e2e-cluster:
 
 e2e-collector:
 	TRACEPROOF_E2E_VIA=collector $(GO) test -count=1 -v ./e2e/...
+
+## compare: measure how often the old /metrics/events check is wrong, next to the trace check
+compare:
+	$(GO) run ./e2e/compare -out docs/metrics-check-vs-traces.md
+
+## interop: the sink against the OpenTelemetry JavaScript SDK (needs Node.js >= 18.19)
+interop:
+	cd interop/node && npm ci --ignore-scripts --no-audit --no-fund
+	$(GO) test -tags interop -count=1 ./interop/...
 
 ## collector: build the OpenTelemetry Collector distribution in e2e/otelcol
 collector:
