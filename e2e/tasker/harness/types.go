@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/traceproof/traceproof/e2e/tasker/internal/events"
+	"github.com/traceproof/traceproof/e2e/tasker/internal/store"
 	"github.com/traceproof/traceproof/e2e/tasker/internal/workflow"
 )
 
@@ -21,21 +22,21 @@ const (
 	StepSendNotification = workflow.StepSendNotification
 )
 
-// Task states.
+// Task states, as the API reports them.
 const (
-	TaskPending    = "pending"
-	TaskInProgress = "in_progress"
-	TaskComplete   = "complete"
-	TaskError      = "error"
+	TaskPending    = store.TaskPending
+	TaskInProgress = store.TaskInProgress
+	TaskComplete   = store.TaskComplete
+	TaskError      = store.TaskError
 )
 
-// Step states.
+// Step states, as the API reports them.
 const (
-	StepPending    = "Pending"
-	StepEnqueued   = "Enqueued"
-	StepInProgress = "InProgress"
-	StepComplete   = "Complete"
-	StepError      = "Error"
+	StepPending    = store.StepPending
+	StepEnqueued   = store.StepEnqueued
+	StepInProgress = store.StepInProgress
+	StepComplete   = store.StepComplete
+	StepError      = store.StepError
 )
 
 // Flavours lists the worker flavours: python, ruby, rust.
