@@ -37,45 +37,35 @@ func (c *Checker) Exactly(ctx context.Context, q Query, n int) ([]otlpsink.Span,
 	w := c.begin(ctx)
 	defer w.cancel()
 	asked := fmt.Sprintf("exactly %s (waiting up to %s for them, then %s for extras)", q.phrase(count(n)), round(w.limit), round(c.settle))
-	var settle *time.Timer
-	var settleStart time.Time
-	defer func() {
-		if settle != nil {
-			settle.Stop()
-		}
-	}()
-	for {
-		v := newView(c.src)
-		got, ch := q.find(v, true)
-		if len(got) > n {
-			found := fmt.Sprintf("found %d, %d too many", len(got), len(got)-n)
-			if settle != nil {
-				found += fmt.Sprintf(": the extra arrived %s into the %s settle window", round(time.Since(settleStart)), round(c.settle))
+	var v *view
+	var got []otlpsink.Span
+	err := c.waitThenSettle(w, settleRules{
+		look: func(s settling) (<-chan struct{}, bool, error) {
+			v = newView(c.src)
+			var ch <-chan struct{}
+			got, ch = q.find(v, true)
+			if len(got) > n {
+				found := fmt.Sprintf("found %d, %d too many", len(got), len(got)-n)
+				if s.open() {
+					found += ": " + s.extraArrived()
+				}
+				var details []string
+				for _, extra := range got[n:] {
+					details = append(details, "extra: "+spanLine(extra))
+				}
+				return ch, false, c.fail(v, w, report{asked: asked, found: found, details: details, matched: got, about: []Query{q}})
 			}
-			var details []string
-			for _, s := range got[n:] {
-				details = append(details, "extra: "+spanLine(s))
-			}
-			return got, c.fail(v, w, report{asked: asked, found: found, details: details, matched: got, about: []Query{q}})
-		}
-		if len(got) == n && settle == nil {
-			settle, settleStart = time.NewTimer(c.settle), time.Now()
-		}
-		done, timer := w.ctx, (<-chan time.Time)(nil)
-		if settle != nil {
-			done, timer = w.parent, settle.C
-		}
-		switch next(done, timer, ch) {
-		case timerFired:
-			return got, nil
-		case ctxDone:
+			return ch, len(got) == n, nil
+		},
+		ended: func(s settling) error {
 			found := fmt.Sprintf("found %d %s", len(got), w.ended())
-			if settle != nil {
-				found = fmt.Sprintf("found %d, but the context ended %s into the settle window (%v)", len(got), round(time.Since(settleStart)), context.Cause(w.parent))
+			if s.open() {
+				found = fmt.Sprintf("found %d, but the context ended %s into the settle window (%v)", len(got), round(time.Since(s.opened)), context.Cause(w.parent))
 			}
-			return got, c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
-		}
-	}
+			return c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
+		},
+	})
+	return got, err
 }
 
 // Never watches for window (scaled by TRACEPROOF_TIMEOUT_SCALE) and fails as
@@ -118,76 +108,79 @@ func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...stri
 		asked += " (" + quoteAll(want) + ")"
 	}
 	asked += fmt.Sprintf(", waiting up to %s for them, then %s for duplicates", round(w.limit), round(c.settle))
-	var settle *time.Timer
-	defer func() {
-		if settle != nil {
-			settle.Stop()
-		}
-	}()
-	for {
-		v := newView(c.src)
-		got, ch := q.find(v, true)
-		groups := map[string][]otlpsink.Span{}
-		var order []string
-		var keyless []string
-		for i := range got {
-			fs := lookupIn(&got[i], ScopeAny, key)
-			if len(fs) == 0 {
-				keyless = append(keyless, "no "+key+": "+spanLine(got[i]))
-				continue
+	var v *view
+	var got []otlpsink.Span
+	var groups map[string][]otlpsink.Span
+	var missing []string
+	err := c.waitThenSettle(w, settleRules{
+		look: func(settling) (<-chan struct{}, bool, error) {
+			v = newView(c.src)
+			var ch <-chan struct{}
+			got, ch = q.find(v, true)
+			var order, keyless []string
+			groups, order, keyless = groupBy(got, key)
+			if len(keyless) > 0 {
+				return ch, false, c.fail(v, w, report{asked: asked, found: fmt.Sprintf("%s of %d selected lack %s", plural(len(keyless), "span"), len(got), key),
+					details: keyless, about: []Query{q}})
 			}
-			k := fs[0].v.AsString()
-			if _, ok := groups[k]; !ok {
-				order = append(order, k)
+			var dups []string
+			for _, k := range order {
+				if ss := groups[k]; len(ss) > 1 {
+					dups = append(dups, fmt.Sprintf("%s %s occurred %d times: %s", key, quote(k), len(ss), occurrences(ss)))
+				}
 			}
-			groups[k] = append(groups[k], got[i])
-		}
-		if len(keyless) > 0 {
-			return nil, c.fail(v, w, report{asked: asked, found: fmt.Sprintf("%s of %d selected lack %s", plural(len(keyless), "span"), len(got), key),
-				details: keyless, about: []Query{q}})
-		}
-		var dups []string
-		for _, k := range order {
-			if ss := groups[k]; len(ss) > 1 {
-				dups = append(dups, fmt.Sprintf("%s %s occurred %d times: %s", key, quote(k), len(ss), occurrences(ss)))
+			if len(dups) > 0 {
+				return ch, false, c.fail(v, w, report{asked: asked,
+					found:   fmt.Sprintf("%d of %d %s values occurred more than once", len(dups), len(order), key),
+					details: dups, matched: got, about: []Query{q}})
 			}
-		}
-		if len(dups) > 0 {
-			return nil, c.fail(v, w, report{asked: asked,
-				found:   fmt.Sprintf("%d of %d %s values occurred more than once", len(dups), len(order), key),
-				details: dups, matched: got, about: []Query{q}})
-		}
-		var missing []string
-		for _, k := range want {
-			if _, ok := groups[k]; !ok {
-				missing = append(missing, k)
+			missing = nil
+			for _, k := range want {
+				if _, ok := groups[k]; !ok {
+					missing = append(missing, k)
+				}
 			}
-		}
-		if settle == nil && len(missing) == 0 && len(got) > 0 {
-			settle = time.NewTimer(c.settle)
-		}
-		done, timer := w.ctx, (<-chan time.Time)(nil)
-		if settle != nil {
-			done, timer = w.parent, settle.C
-		}
-		switch next(done, timer, ch) {
-		case timerFired:
-			out := make(map[string]otlpsink.Span, len(groups))
-			for k, ss := range groups {
-				out[k] = ss[0]
-			}
-			return out, nil
-		case ctxDone:
+			return ch, len(missing) == 0 && len(got) > 0, nil
+		},
+		ended: func(s settling) error {
 			found := fmt.Sprintf("found none %s", w.ended())
 			switch {
-			case settle != nil:
+			case s.open():
 				found = fmt.Sprintf("the context ended during the settle window (%v)", context.Cause(w.parent))
 			case len(got) > 0:
 				found = fmt.Sprintf("%s never occurred (%s)", key+" "+quoteAll(missing), w.ended())
 			}
-			return nil, c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
-		}
+			return c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
+	out := make(map[string]otlpsink.Span, len(groups))
+	for k, ss := range groups {
+		out[k] = ss[0]
+	}
+	return out, nil
+}
+
+// groupBy groups spans by their value of key (looked up in any scope),
+// listing the values in order of first arrival, and the spans that lack key
+// as lines for a report.
+func groupBy(spans []otlpsink.Span, key string) (groups map[string][]otlpsink.Span, order, keyless []string) {
+	groups = map[string][]otlpsink.Span{}
+	for i := range spans {
+		fs := lookupIn(&spans[i], ScopeAny, key)
+		if len(fs) == 0 {
+			keyless = append(keyless, "no "+key+": "+spanLine(spans[i]))
+			continue
+		}
+		k := fs[0].v.AsString()
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], spans[i])
+	}
+	return groups, order, keyless
 }
 
 // occurrences lists where and when spans ran: "worker-1 at 10:00:00.100

@@ -390,49 +390,33 @@ func (c *Checker) published(ctx context.Context, id string, want []DomainEvent, 
 		asked = fmt.Sprintf("correlation %s to publish at least these domain events: %s, within %s",
 			quote(id), strings.Join(names, ", "), round(w.limit))
 	}
-	var settle *time.Timer
-	var settleStart time.Time
-	defer func() {
-		if settle != nil {
-			settle.Stop()
-		}
-	}()
-	for {
-		spans, ch := c.src.Watch(otlpsink.Filter{Correlation: id})
-		routes, strays := cfg.analyze(spans)
-		v := cfg.judge(want, routes, strays, strict)
-		fail := func(found string) error {
-			return c.fail(newView(c.src), w, report{asked: asked, found: found, details: v.lines, corr: id})
-		}
-		if len(v.final) > 0 {
-			found := v.summary(len(want))
-			if settle != nil {
-				found += fmt.Sprintf("; the extra arrived %s into the %s settle window", round(time.Since(settleStart)), round(c.settle))
-			}
-			return v.published, fail(found)
-		}
-		if v.confirmed == len(want) {
-			if !strict {
-				return v.published, nil
-			}
-			if settle == nil {
-				settle, settleStart = time.NewTimer(c.settle), time.Now()
-			}
-		}
-		done, timer := w.ctx, (<-chan time.Time)(nil)
-		if settle != nil {
-			done, timer = w.parent, settle.C
-		}
-		switch next(done, timer, ch) {
-		case timerFired:
-			return v.published, nil
-		case ctxDone:
-			if settle != nil {
-				return v.published, fail(fmt.Sprintf("%s, but the context ended during the settle window (%v)", v.summary(len(want)), context.Cause(w.parent)))
-			}
-			return v.published, fail(v.summary(len(want)) + " " + w.ended())
-		}
+	var v verdict
+	fail := func(found string) error {
+		return c.fail(newView(c.src), w, report{asked: asked, found: found, details: v.lines, corr: id})
 	}
+	err := c.waitThenSettle(w, settleRules{
+		look: func(s settling) (<-chan struct{}, bool, error) {
+			spans, ch := c.src.Watch(otlpsink.Filter{Correlation: id})
+			routes, strays := cfg.analyze(spans)
+			v = cfg.judge(want, routes, strays, strict)
+			if len(v.final) > 0 {
+				found := v.summary(len(want))
+				if s.open() {
+					found += "; " + s.extraArrived()
+				}
+				return ch, false, fail(found)
+			}
+			return ch, v.confirmed == len(want), nil
+		},
+		ended: func(s settling) error {
+			if s.open() {
+				return fail(fmt.Sprintf("%s, but the context ended during the settle window (%v)", v.summary(len(want)), context.Cause(w.parent)))
+			}
+			return fail(v.summary(len(want)) + " " + w.ended())
+		},
+		extrasAllowed: !strict,
+	})
+	return v.published, err
 }
 
 // NotPublished proves that the task of correlationID published no event
