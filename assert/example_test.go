@@ -31,9 +31,21 @@ func exampleWorker(sink *otlpsink.Sink, instance string) (trace.Tracer, func()) 
 	return tp.Tracer("tasker"), func() { _ = tp.Shutdown(context.Background()) }
 }
 
+// exampleSink starts a sink and one worker instance exporting to it; stop
+// shuts down both.
+func exampleSink(instance string) (sink *otlpsink.Sink, worker trace.Tracer, stop func()) {
+	sink, err := otlpsink.New() // loopback, free ports
+	if err != nil {
+		log.Fatal(err)
+	}
+	worker, stopWorker := exampleWorker(sink, instance)
+	return sink, worker, func() { stopWorker(); sink.Close() }
+}
+
 // A task's worker published its domain events; prove it from the traces.
 // (emit publishes one event with DESIGN.md's spans, as a worker does.)
 func Example() {
+	// Spelled out here, the package's lead example; the others call exampleSink.
 	sink, err := otlpsink.New() // loopback, free ports
 	if err != nil {
 		log.Fatal(err)
@@ -106,12 +118,7 @@ func ExampleQuery_String() {
 // Structure queries follow parent/child links within a trace: here, route
 // events whose publish child exists (a confirmed fast event).
 func ExampleChecker_Eventually() {
-	sink, err := otlpsink.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sink.Close()
-	worker, stop := exampleWorker(sink, "worker-ruby-1")
+	sink, worker, stop := exampleSink("worker-ruby-1")
 	defer stop()
 	emit(worker, "order-42", assert.Fast("order.validated"))
 	emit(worker, "order-42", assert.Durable("payment.processed"))
@@ -132,12 +139,7 @@ func ExampleChecker_Eventually() {
 // Each step ran once across all instances, or the failure names the
 // instances that ran it twice.
 func ExampleChecker_OncePer() {
-	sink, err := otlpsink.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sink.Close()
-	w1, stop1 := exampleWorker(sink, "worker-1")
+	sink, w1, stop1 := exampleSink("worker-1")
 	defer stop1()
 	w2, stop2 := exampleWorker(sink, "worker-2")
 	defer stop2()
@@ -150,7 +152,7 @@ func ExampleChecker_OncePer() {
 	run(w1, "charge")
 	run(w2, "charge") // claimed twice
 
-	_, err = assert.Check(sink).OncePer(context.Background(),
+	_, err := assert.Check(sink).OncePer(context.Background(),
 		assert.Spans().Named("execute_step").Correlated("order-42"), "step_name")
 	var f *assert.Failure
 	if errors.As(err, &f) {
@@ -161,12 +163,7 @@ func ExampleChecker_OncePer() {
 }
 
 func ExampleChecker_InOrder() {
-	sink, err := otlpsink.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sink.Close()
-	worker, stop := exampleWorker(sink, "worker-py-1")
+	sink, worker, stop := exampleSink("worker-py-1")
 	defer stop()
 	emit(worker, "order-42", assert.Fast("order.validated"))
 	emit(worker, "order-42", assert.Durable("payment.processed"))
@@ -187,17 +184,12 @@ func ExampleChecker_InOrder() {
 // A failure says what was asked, what was found, and which spans nearly
 // matched and why not.
 func ExampleFailure() {
-	sink, err := otlpsink.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sink.Close()
-	worker, stop := exampleWorker(sink, "worker-rust-1")
+	sink, worker, stop := exampleSink("worker-rust-1")
 	defer stop()
 	emit(worker, "order-42", assert.Durable("payment.failed"))
 
 	paid := assert.Spans().Named("publish_event").Attr("event_name", "payment.processed").Correlated("order-42")
-	_, err = assert.Check(sink, assert.Timeout(100*time.Millisecond)).Eventually(context.Background(), paid, 1)
+	_, err := assert.Check(sink, assert.Timeout(100*time.Millisecond)).Eventually(context.Background(), paid, 1)
 	var f *assert.Failure
 	if errors.As(err, &f) {
 		fmt.Println("expected", f.Asked)
@@ -213,18 +205,13 @@ func ExampleFailure() {
 }
 
 func ExampleChecker_NotPublished() {
-	sink, err := otlpsink.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer sink.Close()
-	worker, stop := exampleWorker(sink, "worker-rust-1")
+	sink, worker, stop := exampleSink("worker-rust-1")
 	defer stop()
 	emit(worker, "order-42", assert.Durable("payment.processed"))
 
 	c := assert.Check(sink)
 	fmt.Println(c.NotPublished(context.Background(), "order-42", "payment.failed", 50*time.Millisecond))
-	err = c.NotPublished(context.Background(), "order-42", "payment.processed", time.Second)
+	err := c.NotPublished(context.Background(), "order-42", "payment.processed", time.Second)
 	fmt.Println(err.(*assert.Failure).Asked)
 	// Output:
 	// <nil>

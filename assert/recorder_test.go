@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/traceproof/traceproof/otlpsink"
 )
 
 // recorder is a testing.TB that records failures instead of failing the real
@@ -100,6 +102,20 @@ func (r *recorder) passed(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.errs) > 0 {
 		t.Fatalf("want no failure, got:\n%s", strings.Join(r.errs, "\n---\n"))
+	}
+}
+
+// passes runs body like record and fails t if it recorded a failure.
+func passes(t *testing.T, body func(tb testing.TB)) {
+	t.Helper()
+	record(t, body).passed(t)
+}
+
+// wantCount fails tb unless an assertion returned n spans.
+func wantCount(tb testing.TB, got []otlpsink.Span, n int) {
+	tb.Helper()
+	if len(got) != n {
+		tb.Errorf("got %d spans, want %d", len(got), n)
 	}
 }
 
