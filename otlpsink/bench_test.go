@@ -153,7 +153,7 @@ func BenchmarkWaitLatency(b *testing.B) {
 				ready[w] <- struct{}{}
 			}
 
-			td := spangen.Traces(1, 0, 0)
+			td := spangen.Traces(1, 0)
 			sp := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 			evAttrs := sp.Events().At(0).Attributes()
 			var lat []time.Duration
@@ -236,7 +236,7 @@ func BenchmarkHeapPerSpan(b *testing.B) {
 }
 
 // BenchmarkLookup times queries against a store of a million spans (50k with
-// -short), 125,000 tasks of 8 spans: Correlated (the correlation index, then
+// -short), 125,000 tasks of 8 spans (4 traces of 2): Correlated (the correlation index, then
 // the task's 4 traces, 8 spans built) and Trace (one trace, 2 spans).
 func BenchmarkLookup(b *testing.B) {
 	n, name := bigStore()
@@ -270,7 +270,8 @@ func BenchmarkLookup(b *testing.B) {
 		})
 		b.Run("by=wait-satisfied", func(b *testing.B) {
 			// What a test's Wait costs when the spans are already there.
-			ctx := context.Background()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
 			b.ReportAllocs()
 			var i uint64
 			for b.Loop() {

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# traceproof benchmarks. See docs/BENCHMARKS.md.
+#
+#   bench/run.sh quick    # a few seconds plus build time: every in-process
+#                         # benchmark once on small sizes, and loadgen against
+#                         # traceproof serve for ~2s; fails if anything is broken
+#   bench/run.sh full     # the numbers in docs/BENCHMARKS.md: in-process
+#                         # benchmarks through benchstat, then traceproof, the
+#                         # Collector's OTLP receiver (nop exporter) and Jaeger v2
+#                         # (in-memory) under the same load, in one run
+#   bench/run.sh profile  # CPU and allocation profiles of ingest, as pprof -top
+#
+# Results go to $BENCH_OUT (default bench/out, not committed). Knobs, with
+# their defaults: BENCH_COUNT=6 BENCH_TIME=1s (go test -count/-benchtime),
+# ROUNDS=3 DURATION=10s WARMUP=2s CONNS=4 PROTOS="grpc http"
+# RECEIVERS="traceproof otelcol jaeger". Peers are built on demand: the
+# Collector by e2e/otelcol/build.sh, Jaeger v1.76.0 in a scratch module under
+# $BENCH_CACHE (default ~/.cache/traceproof-bench; the first build takes
+# several minutes).
+set -euo pipefail
+
+mode="${1:-quick}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+out="${BENCH_OUT:-$here/out}"
+cache="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/traceproof-bench}"
+jaeger_version="v1.76.0"
+
+mkdir -p "$out/logs" "$out/bin"
+out="$(cd "$out" && pwd)"
+cd "$repo"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+machine() {
+	{
+		echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+		echo "go: $(go version)"
+		echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores)"
+		echo "memory: $(free -g | awk '/^Mem:/ {print $2}') GiB"
+		echo "kernel: $(uname -r)"
+	} >"$out/machine.txt"
+	cat "$out/machine.txt" >&2
+}
+
+build_tools() {
+	go build -o "$out/bin/loadgen" ./bench/loadgen
+	go build -o "$out/bin/traceproof" ./cmd/traceproof
+}
+
+build_otelcol() {
+	[[ -x "$repo/e2e/otelcol/build.sh" ]] || { echo "e2e/otelcol/build.sh is missing" >&2; return 1; }
+	otelcol_bin="$(TRACEPROOF_BIN_DIR="$out/bin" "$repo/e2e/otelcol/build.sh" | tail -1)"
+}
+
+# Jaeger's go.mod has replace directives, so `go install pkg@version` refuses
+# it; as a tool of a scratch module it builds with plain MVS.
+build_jaeger() {
+	local dir="$cache/jaeger-$jaeger_version"
+	jaeger_bin="$dir/bin/jaeger"
+	if [[ -x "$jaeger_bin" ]]; then return 0; fi
+	log "building Jaeger $jaeger_version in $dir (several minutes)"
+	mkdir -p "$dir"
+	(
+		cd "$dir"
+		[[ -f go.mod ]] || go mod init traceproof-bench/jaeger >/dev/null
+		go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$jaeger_version"
+		go build -trimpath -ldflags='-s -w' -o bin/jaeger.tmp github.com/jaegertracing/jaeger/cmd/jaeger
+		mv bin/jaeger.tmp bin/jaeger
+	)
+}
+
+# start_receiver NAME GRPC_PORT HTTP_PORT LOG: starts it in the background and
+# sets receiver_pid.
+start_receiver() {
+	local name="$1" gport="$2" hport="$3" logf="$4"
+	case "$name" in
+	traceproof)
+		"$out/bin/traceproof" serve --grpc "127.0.0.1:$gport" --http "127.0.0.1:$hport" --print none >"$logf" 2>&1 &
+		;;
+	otelcol)
+		TRACEPROOF_COLLECTOR_GRPC_ENDPOINT="127.0.0.1:$gport" TRACEPROOF_COLLECTOR_HTTP_ENDPOINT="127.0.0.1:$hport" \
+			"$otelcol_bin" --config "$repo/e2e/otelcol/bench-nop.yaml" >"$logf" 2>&1 &
+		;;
+	jaeger)
+		local q
+		q=($("$out/bin/loadgen" freeport 2))
+		BENCH_OTLP_GRPC_PORT="$gport" BENCH_OTLP_HTTP_PORT="$hport" \
+			BENCH_JAEGER_QUERY_HTTP_PORT="${q[0]}" BENCH_JAEGER_QUERY_GRPC_PORT="${q[1]}" \
+			"$jaeger_bin" --config "$here/jaeger-memory.yaml" >"$logf" 2>&1 &
+		;;
+	*)
+		echo "unknown receiver $name" >&2
+		return 1
+		;;
+	esac
+	receiver_pid=$!
+}
+
+# stop_receiver: SIGTERM, then SIGKILL after 15s; returns the exit status.
+stop_receiver() {
+	local pid="$receiver_pid" i
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "receiver $pid did not stop in 15s; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	local rc=0
+	wait "$pid" || rc=$?
+	receiver_pid=
+	return "$rc"
+}
+
+cleanup() {
+	if [[ -n "${receiver_pid:-}" ]]; then
+		kill -KILL "$receiver_pid" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+
+# measure NAME PROTO ROUND WARMUP DURATION RESULTS: one receiver process, one
+# load run against it.
+measure() {
+	local name="$1" proto="$2" round="$3" warmup="$4" duration="$5" results="$6"
+	local ports gport hport addr logf="$out/logs/$name-$proto-$round.log"
+	ports=($("$out/bin/loadgen" freeport 2))
+	gport="${ports[0]}" hport="${ports[1]}"
+	addr="127.0.0.1:$gport"
+	[[ "$proto" == http ]] && addr="127.0.0.1:$hport"
+	start_receiver "$name" "$gport" "$hport" "$logf"
+	local rc=0
+	"$out/bin/loadgen" run -name "$name" -proto "$proto" -round "$round" -addr "$addr" -pid "$receiver_pid" \
+		-conns "${CONNS:-4}" -warmup "$warmup" -duration "$duration" -out "$results" || rc=$?
+	local src=0
+	stop_receiver || src=$?
+	if ((rc != 0)); then
+		echo "loadgen against $name ($proto) failed; receiver log $logf:" >&2
+		tail -20 "$logf" >&2
+		return "$rc"
+	fi
+	if [[ "$name" == traceproof ]]; then
+		# The CLI prints its Stats on SIGTERM; a clean run exits 0 having
+		# refused and rejected nothing.
+		if ((src != 0)); then
+			echo "traceproof serve exited $src; log $logf:" >&2
+			tail -20 "$logf" >&2
+			return 1
+		fi
+		if ! grep -q '0 rejected, [0-9]* evicted, 0 decode errors, 0 refused' "$logf"; then
+			echo "traceproof serve reported errors; log $logf:" >&2
+			tail -5 "$logf" >&2
+			return 1
+		fi
+	fi
+}
+
+go_bench() {
+	local count="$1" benchtime="$2" short="$3"
+	log "in-process benchmarks (go test -bench, count=$count, benchtime=$benchtime${short:+, -short})"
+	go test -run='^$' -bench=. -count="$count" -benchtime="$benchtime" $short -timeout=60m ./otlpsink/ | tee "$out/go-bench.txt"
+	go tool benchstat "$out/go-bench.txt" >"$out/benchstat.txt"
+	# Decode floor against full ingest, side by side.
+	go tool benchstat -filter '.name:Receive' -col /op "$out/go-bench.txt" >"$out/benchstat-receive.txt"
+	cat "$out/benchstat.txt" "$out/benchstat-receive.txt"
+}
+
+case "$mode" in
+quick)
+	machine
+	go_bench 1 50ms -short
+	grep -q '^ok' "$out/go-bench.txt" || { echo "go test -bench did not pass" >&2; exit 1; }
+	log "loadgen against traceproof serve (~2s)"
+	build_tools
+	results="$out/quick.jsonl"
+	rm -f "$results"
+	measure traceproof grpc 1 300ms 1s "$results"
+	measure traceproof http 1 300ms 1s "$results"
+	"$out/bin/loadgen" report "$results" | tee "$out/quick.md"
+	;;
+full)
+	machine
+	go_bench "${BENCH_COUNT:-6}" "${BENCH_TIME:-1s}" ""
+	log "building the receivers"
+	build_tools
+	receivers="${RECEIVERS:-traceproof otelcol jaeger}"
+	if [[ " $receivers " == *" otelcol "* ]]; then build_otelcol; fi
+	if [[ " $receivers " == *" jaeger "* ]]; then build_jaeger; fi
+	results="$out/comparison.jsonl"
+	rm -f "$results"
+	for round in $(seq "${ROUNDS:-3}"); do
+		for proto in ${PROTOS:-grpc http}; do
+			for name in $receivers; do
+				log "round $round: $name over $proto"
+				measure "$name" "$proto" "$round" "${WARMUP:-2s}" "${DURATION:-10s}" "$results"
+			done
+		done
+	done
+	"$out/bin/loadgen" report "$results" | tee "$out/comparison.md"
+	;;
+profile)
+	log "CPU and allocation profiles of decode + ingest (100-span batches)"
+	go test -run='^$' -bench='Receive/batch=100/op=ingest' -benchtime=5s \
+		-cpuprofile "$out/ingest.cpu" -memprofile "$out/ingest.mem" -o "$out/bin/otlpsink.test" ./otlpsink/
+	go tool pprof -top -nodecount=40 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null | tee "$out/ingest-cpu-top.txt"
+	go tool pprof -top -cum -nodecount=40 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null >"$out/ingest-cpu-cum.txt"
+	go tool pprof -top -cum -focus='Store..Ingest' -nodecount=30 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null >"$out/ingest-cpu-store.txt"
+	go tool pprof -top -sample_index=alloc_space -nodecount=25 "$out/bin/otlpsink.test" "$out/ingest.mem" 2>/dev/null >"$out/ingest-alloc-top.txt"
+	echo "profiles and pprof -top output in $out" >&2
+	;;
+*)
+	echo "usage: bench/run.sh quick|full|profile" >&2
+	exit 2
+	;;
+esac
