@@ -9,6 +9,8 @@
 #                         # Collector's OTLP receiver (nop exporter) and Jaeger v2
 #                         # (in-memory) under the same load, in one run
 #   bench/run.sh profile  # CPU and allocation profiles of ingest, as pprof -top
+#   bench/run.sh gc       # traceproof serve under load with GODEBUG=gctrace=1,
+#                         # at --max-spans 1000000 and 100000: GC's share of its CPU
 #
 # Results go to $BENCH_OUT (default bench/out, not committed). Knobs, with
 # their defaults: BENCH_COUNT=6 BENCH_TIME=1s (go test -count/-benchtime),
@@ -163,9 +165,9 @@ go_bench() {
 	local count="$1" benchtime="$2" short="$3"
 	log "in-process benchmarks (go test -bench, count=$count, benchtime=$benchtime${short:+, -short})"
 	go test -run='^$' -bench=. -count="$count" -benchtime="$benchtime" $short -timeout=60m ./otlpsink/ | tee "$out/go-bench.txt"
-	go tool benchstat "$out/go-bench.txt" >"$out/benchstat.txt"
+	go tool benchstat "otlpsink=$out/go-bench.txt" >"$out/benchstat.txt"
 	# Decode floor against full ingest, side by side.
-	go tool benchstat -filter '.name:Receive' -col /op "$out/go-bench.txt" >"$out/benchstat-receive.txt"
+	go tool benchstat -filter '.name:Receive' -col /op "otlpsink=$out/go-bench.txt" >"$out/benchstat-receive.txt"
 	cat "$out/benchstat.txt" "$out/benchstat-receive.txt"
 }
 
@@ -211,6 +213,27 @@ profile)
 	go tool pprof -top -cum -focus='Store..Ingest' -nodecount=30 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null >"$out/ingest-cpu-store.txt"
 	go tool pprof -top -sample_index=alloc_space -nodecount=25 "$out/bin/otlpsink.test" "$out/ingest.mem" 2>/dev/null >"$out/ingest-alloc-top.txt"
 	echo "profiles and pprof -top output in $out" >&2
+	;;
+gc)
+	build_tools
+	results="$out/gc.jsonl"
+	rm -f "$results"
+	for cap in 1000000 100000; do
+		log "traceproof serve --max-spans $cap with GODEBUG=gctrace=1"
+		ports=($("$out/bin/loadgen" freeport 2))
+		logf="$out/logs/gctrace-$cap.log"
+		GODEBUG=gctrace=1 "$out/bin/traceproof" serve --grpc "127.0.0.1:${ports[0]}" --http "127.0.0.1:${ports[1]}" \
+			--print none --max-spans "$cap" >"$logf" 2>&1 &
+		receiver_pid=$!
+		"$out/bin/loadgen" run -name "traceproof-cap$cap" -addr "127.0.0.1:${ports[0]}" -pid "$receiver_pid" \
+			-conns "${CONNS:-4}" -warmup "${WARMUP:-2s}" -duration "${DURATION:-10s}" -out "$results"
+		stop_receiver
+		# gctrace: "gc N @T s P%: ... ms clock, A+B/C/D+E ms cpu, ..." where B, C
+		# and D are assist, background and idle mark time.
+		awk '/^gc [0-9]+ @/ { split($0, p, "ms clock, "); split(p[2], q, " ms cpu"); n = split(q[1], f, "[+/]");
+			for (i = 1; i <= n; i++) cpu += f[i]; cycles++ }
+			END { printf "  %d GC cycles, %.2f CPU-s of GC work (STW + assist + background + idle marking)\n", cycles, cpu / 1000 }' "$logf" | tee -a "$out/gc.txt"
+	done
 	;;
 *)
 	echo "usage: bench/run.sh quick|full|profile" >&2
