@@ -519,6 +519,9 @@ func reportCmd(args []string) error {
 				ratio(m.SpansPerSec, base.SpansPerSec), ratio(m.CPUPerMSpans, base.CPUPerMSpans), ratio(float64(m.PeakRSSKiB), float64(base.PeakRSSKiB)))
 		}
 		fmt.Fprintln(w)
+		if col, ok := med["otelcol"]; ok && hasBase && col.CPUPerMSpans > 0 {
+			fmt.Fprintf(w, "traceproof's receiver CPU per span is %.2f× the Collector's (target: at most 0.9×).\n\n", base.CPUPerMSpans/col.CPUPerMSpans)
+		}
 	}
 	fmt.Fprintln(w, "Every round:")
 	fmt.Fprintln(w)
