@@ -73,6 +73,14 @@ func perSpan(b *testing.B, d time.Duration, spans int) float64 {
 	return float64(d.Nanoseconds()) / float64(b.N*spans)
 }
 
+// reportCPU reports the process CPU time used since cpu0, per span: wall
+// time plus the GC work other cores did meanwhile (see otlpsink.ProcessCPU).
+func reportCPU(b *testing.B, cpu0 time.Duration, spans int) {
+	if cpu0 != 0 {
+		b.ReportMetric(perSpan(b, otlpsink.ProcessCPU()-cpu0, spans), "cpu-ns/span")
+	}
+}
+
 // BenchmarkReceive compares decoding an OTLP request alone (pdata's
 // UnmarshalProto: the floor any Go receiver pays) with decode + Store.Ingest
 // (convert to compact records, intern, index by trace, name and
@@ -89,6 +97,7 @@ func BenchmarkReceive(b *testing.B) {
 				b.ReportAllocs()
 				st := otlpsink.NewStore()
 				var ingest time.Duration
+				cpu0 := otlpsink.ProcessCPU()
 				for b.Loop() {
 					td := f.next(b)
 					if op == "ingest" {
@@ -100,6 +109,7 @@ func BenchmarkReceive(b *testing.B) {
 						}
 					}
 				}
+				reportCPU(b, cpu0, batch)
 				b.ReportMetric(perSpan(b, b.Elapsed(), batch), "ns/span")
 				if op == "ingest" {
 					// Store.Ingest alone, timed around each call.
@@ -303,12 +313,14 @@ func BenchmarkIngestGrowth(b *testing.B) {
 			runtime.GC()
 			b.ReportAllocs()
 			var ingest time.Duration
+			cpu0 := otlpsink.ProcessCPU()
 			for b.Loop() {
 				td := f.next(b)
 				t0 := time.Now()
 				st.Ingest(td, benchOrigin)
 				ingest += time.Since(t0)
 			}
+			reportCPU(b, cpu0, 100)
 			if st.Len() != size.n {
 				b.Fatalf("store holds %d spans, want %d", st.Len(), size.n)
 			}

@@ -485,6 +485,7 @@ func BenchmarkDirectIngest(b *testing.B) {
 				st := NewStore()
 				d := newDirectDecoder(st)
 				var seq uint64
+				cpu0 := processCPU()
 				for b.Loop() {
 					tpl.Stamp(buf, seq)
 					seq++
@@ -501,6 +502,9 @@ func BenchmarkDirectIngest(b *testing.B) {
 						st = NewStore()
 						d = newDirectDecoder(st)
 					}
+				}
+				if cpu0 != 0 {
+					b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N*batch), "cpu-ns/span")
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/span")
 			})
