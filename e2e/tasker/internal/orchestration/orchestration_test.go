@@ -205,7 +205,7 @@ func TestFinalizeOnceAcrossInstancesAndLongPoll(t *testing.T) {
 	assert.False(t, fs.Parent().IsValid())
 	got := map[string]string{}
 	for _, kv := range fs.Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	assert.Equal(t, "corr-fin", got[AttrCorrelationID])
 	assert.Equal(t, id, got[AttrTaskUUID])

@@ -62,7 +62,7 @@ func TestSetupWithoutEndpoint(t *testing.T) {
 	span.End()
 	got := map[string]string{}
 	for _, kv := range tel.Resource().Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	assert.Equal(t, DefaultServiceName, got["service.name"])
 	assert.Equal(t, "worker-rust-9", got["service.instance.id"])
@@ -75,7 +75,7 @@ func TestSetupServiceNameOverride(t *testing.T) {
 	require.NoError(t, err)
 	got := map[string]string{}
 	for _, kv := range tel.Resource().Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	assert.Equal(t, "other", got["service.name"])
 	require.NoError(t, tel.Shutdown(context.Background()))

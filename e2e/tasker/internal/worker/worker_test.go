@@ -73,7 +73,7 @@ func runAll(t *testing.T, st *store.Store, w *Worker) int {
 func strAttrs(kvs []attribute.KeyValue) map[string]string {
 	m := map[string]string{}
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
