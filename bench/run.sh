@@ -168,9 +168,7 @@ go_bench() {
 	go tool benchstat "otlpsink=$out/go-bench.txt" >"$out/benchstat.txt"
 	# Decode floor against full ingest, side by side.
 	go tool benchstat -filter '.name:Receive' -col /op "otlpsink=$out/go-bench.txt" >"$out/benchstat-receive.txt"
-	# Today's path against the direct-decode prototype (otlpsink/direct_bench_test.go).
-	go tool benchstat -filter '.name:DirectIngest' -col /op "otlpsink=$out/go-bench.txt" >"$out/benchstat-direct.txt"
-	cat "$out/benchstat.txt" "$out/benchstat-receive.txt" "$out/benchstat-direct.txt"
+	cat "$out/benchstat.txt" "$out/benchstat-receive.txt"
 }
 
 case "$mode" in

@@ -5,14 +5,48 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// recBuilder converts pdata spans into records. It is reused across spans of
-// one request so its scratch buffers are allocated once.
+// recBuilder converts pdata spans into records. The Store keeps one, so its
+// scratch buffers are allocated once; a record's own slices are cut from
+// shared pages rather than allocated per span.
 type recBuilder struct {
 	st    *Store
 	attrs []attr
 	strs  []byte
 	extra []Value
+
+	attrPage  page[attr]
+	eventPage page[eventRec]
+	strPage   page[byte]
 }
+
+// page hands out exact-size slices cut from larger blocks, so storing a span
+// costs no allocation of its own and the garbage collector sees a few large
+// objects instead of three or four small ones per span. A block stays alive
+// while any record (or materialized Span) still uses part of it; blocks fill
+// in arrival order, so evicting the oldest spans frees the oldest blocks.
+type page[T any] struct{ free []T }
+
+func (p *page[T]) take(n, blockLen int) []T {
+	if n == 0 {
+		return nil
+	}
+	if n > blockLen/8 {
+		return make([]T, n) // big: its own allocation, so no block is wasted
+	}
+	if len(p.free) < n {
+		p.free = make([]T, blockLen)
+	}
+	s := p.free[:n:n] // capped: an append can never spill into the neighbour
+	p.free = p.free[n:]
+	return s
+}
+
+// Block sizes: 32 KiB of attributes, 12 KiB of events, 64 KiB of strings.
+const (
+	attrBlock  = 2048
+	eventBlock = 512
+	strBlock   = 64 << 10
+)
 
 func (b *recBuilder) build(sp ptrace.Span, received int64, res, scope, origin uint32) spanRec {
 	b.attrs, b.strs, b.extra = b.attrs[:0], b.strs[:0], b.extra[:0]
@@ -38,7 +72,7 @@ func (b *recBuilder) build(sp ptrace.Span, received int64, res, scope, origin ui
 
 	evs := sp.Events()
 	if n := evs.Len(); n > 0 {
-		r.events = make([]eventRec, n)
+		r.events = b.eventPage.take(n, eventBlock)
 		for i := range n {
 			e := evs.At(i)
 			a0 := uint32(len(b.attrs))
@@ -58,12 +92,10 @@ func (b *recBuilder) build(sp ptrace.Span, received int64, res, scope, origin ui
 		}
 	}
 	// Exact-size copies: the scratch buffers are reused for the next span.
-	if len(b.attrs) > 0 {
-		r.attrs = append(make([]attr, 0, len(b.attrs)), b.attrs...)
-	}
-	if len(b.strs) > 0 {
-		r.strs = append(make([]byte, 0, len(b.strs)), b.strs...)
-	}
+	r.attrs = b.attrPage.take(len(b.attrs), attrBlock)
+	copy(r.attrs, b.attrs)
+	r.strs = b.strPage.take(len(b.strs), strBlock)
+	copy(r.strs, b.strs)
 	if len(b.extra) > 0 {
 		r.extra = append(make([]Value, 0, len(b.extra)), b.extra...)
 	}

@@ -28,7 +28,17 @@ type Store struct {
 
 	maxSpans int
 	corrKeys []string
-	corrIDs  []uint32 // interned correlation keys: a handful, so a slice beats a map
+	// isCorr[id] says whether interned key id is a correlation key. Keys
+	// interned after newStore never are, so it never needs to grow.
+	isCorr []bool
+
+	// b converts pdata spans; kept so its scratch buffers are reused across
+	// requests. Used only under mu.
+	b recBuilder
+	// lastRes is the resource of the previous request: most requests come
+	// from a process already seen, and comparing with it is cheaper than
+	// building the canonical key.
+	lastRes uint32
 
 	strs      *interner
 	resources []resourceEntry
@@ -127,8 +137,14 @@ func newStore(c storeConfig) *Store {
 		watchers:  make(map[watchKey]chan struct{}),
 	}
 	for _, k := range c.corrKeys {
-		st.corrIDs = append(st.corrIDs, st.strs.id(k))
+		id := st.strs.id(k)
+		for int(id) >= len(st.isCorr) {
+			st.isCorr = append(st.isCorr, false)
+		}
+		st.isCorr[id] = true
 	}
+	st.b.st = st
+	st.lastRes = noResource
 	st.next = 1 // Seq counts from 1
 	st.clear()
 	st.stats.init()
@@ -170,7 +186,7 @@ func (st *Store) ingestAt(td ptrace.Traces, origin Origin, now time.Time) Ingest
 
 	st.mu.Lock()
 	oi := st.originID(origin)
-	b := recBuilder{st: st}
+	b := &st.b
 	var touched touchSet
 	touched.init(len(st.watchers) > 0)
 	var stored []uint64 // seqs of this batch, only when someone wants Spans
@@ -295,7 +311,7 @@ func (st *Store) forCorrelations(r *spanRec, f func(string)) {
 		attrs = attrs[:r.links[0].a0]
 	}
 	for _, a := range attrs {
-		if slices.Contains(st.corrIDs, a.key) {
+		if int(a.key) < len(st.isCorr) && st.isCorr[a.key] {
 			if v := r.value(a).AsString(); v != "" {
 				f(v)
 			}
@@ -372,6 +388,46 @@ func (st *Store) originID(o Origin) uint32 {
 // resourceID interns a resource by its content: spans of one process share one
 // Resource value.
 func (st *Store) resourceID(r pcommon.Resource, schemaURL string) uint32 {
+	if st.lastRes != noResource && sameResource(st.resources[st.lastRes].res, r, schemaURL) {
+		return st.lastRes
+	}
+	id := st.internResource(r, schemaURL)
+	st.lastRes = id
+	return id
+}
+
+const noResource = ^uint32(0)
+
+// sameResource compares without allocating.
+func sameResource(known Resource, r pcommon.Resource, schemaURL string) bool {
+	m := r.Attributes()
+	if known.SchemaURL != schemaURL || len(known.Attributes) != m.Len() {
+		return false
+	}
+	for _, a := range known.Attributes {
+		v, ok := m.Get(a.Key)
+		if !ok || !samePdataValue(a.Value, v) {
+			return false
+		}
+	}
+	return true
+}
+
+func samePdataValue(a Value, v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return a.kind == KindString && a.str == v.Str()
+	case pcommon.ValueTypeInt:
+		return a.kind == KindInt && a.Int() == v.Int()
+	case pcommon.ValueTypeBool:
+		return a.kind == KindBool && a.Bool() == v.Bool()
+	case pcommon.ValueTypeDouble:
+		return a.kind == KindDouble && a.Double() == v.Double()
+	}
+	return a.Equal(fromPdata(v)) && a.kind == pdataKind(v.Type())
+}
+
+func (st *Store) internResource(r pcommon.Resource, schemaURL string) uint32 {
 	key := canonicalKey(r.Attributes(), schemaURL)
 	if id, ok := st.resIdx[key]; ok {
 		return id
