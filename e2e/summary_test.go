@@ -28,7 +28,11 @@ func printSummary(w io.Writer, code int) {
 		verdict = "FAIL"
 	}
 	st := sys.Sink.Stats()
-	fmt.Fprintf(w, "\ntraceproof e2e summary: %s (%s mode, via %s)\n", verdict, sys.Mode, sys.Via)
+	what := fmt.Sprintf("%s mode, via %s", sys.Mode, sys.Via)
+	if sys.External {
+		what = "external system"
+	}
+	fmt.Fprintf(w, "\ntraceproof e2e summary: %s (%s)\n", verdict, what)
 	fmt.Fprintf(w, "  tasks created %d; domain events proven published %d, proven absent %d\n",
 		tally.tasks.Load(), tally.events.Load(), tally.absent.Load())
 	fmt.Fprintf(w, "  sink: %d spans in %d requests (%s); %d evicted, %d rejected, %d decode errors, %d refused\n",
