@@ -5,50 +5,28 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// recBuilder converts pdata spans into records. The Store keeps one, so its
-// scratch buffers are allocated once; a record's own slices are cut from
-// shared pages rather than allocated per span.
+// recBuilder converts pdata spans into records, writing their payload into
+// the Store's slabs. The Store keeps one, so its scratch buffers are allocated
+// once.
 type recBuilder struct {
 	st    *Store
 	attrs []attr
 	strs  []byte
 	extra []Value
-
-	attrPage  page[attr]
-	eventPage page[eventRec]
-	strPage   page[byte]
 }
 
-// page hands out exact-size slices cut from larger blocks, so storing a span
-// costs no allocation of its own and the garbage collector sees a few large
-// objects instead of three or four small ones per span. A block stays alive
-// while any record (or materialized Span) still uses part of it; blocks fill
-// in arrival order, so evicting the oldest spans frees the oldest blocks.
-type page[T any] struct{ free []T }
-
-func (p *page[T]) take(n, blockLen int) []T {
-	if n == 0 {
-		return nil
-	}
-	if n > blockLen/8 {
-		return make([]T, n) // big: its own allocation, so no block is wasted
-	}
-	if len(p.free) < n {
-		p.free = make([]T, blockLen)
-	}
-	s := p.free[:n:n] // capped: an append can never spill into the neighbour
-	p.free = p.free[n:]
-	return s
-}
-
-// Block sizes: 32 KiB of attributes, 12 KiB of events, 64 KiB of strings.
+// Slab block sizes: 32 KiB of attributes, 12 KiB of events, 64 KiB of
+// strings, 4 KiB of links.
 const (
 	attrBlock  = 2048
 	eventBlock = 512
+	linkBlock  = 64
 	strBlock   = 64 << 10
 )
 
-func (b *recBuilder) build(sp ptrace.Span, received int64, res, scope, origin uint32) spanRec {
+// build converts sp into the record that will be stored as seq.
+func (b *recBuilder) build(sp ptrace.Span, seq uint64, received int64, res, scope, origin uint32) spanRec {
+	st := b.st
 	b.attrs, b.strs, b.extra = b.attrs[:0], b.strs[:0], b.extra[:0]
 	r := spanRec{
 		traceID:  TraceID(sp.TraceID()),
@@ -58,7 +36,7 @@ func (b *recBuilder) build(sp ptrace.Span, received int64, res, scope, origin ui
 		end:      int64(sp.EndTimestamp()),
 		received: received,
 		flags:    sp.Flags(),
-		name:     b.st.strs.id(sp.Name()),
+		name:     st.strs.id(sp.Name()),
 		kind:     SpanKind(sp.Kind()),
 		status:   StatusCode(sp.Status().Code()),
 		resource: res,
@@ -72,32 +50,39 @@ func (b *recBuilder) build(sp ptrace.Span, received int64, res, scope, origin ui
 
 	evs := sp.Events()
 	if n := evs.Len(); n > 0 {
-		r.events = b.eventPage.take(n, eventBlock)
+		var events []eventRec
+		r.events, events = st.eventSlab.take(n, seq)
+		r.nEvents = uint32(n)
 		for i := range n {
 			e := evs.At(i)
 			a0 := uint32(len(b.attrs))
 			b.addAttrs(e.Attributes())
-			r.events[i] = eventRec{time: int64(e.Timestamp()), name: b.st.strs.id(e.Name()), a0: a0, a1: uint32(len(b.attrs))}
+			events[i] = eventRec{time: int64(e.Timestamp()), name: st.strs.id(e.Name()), a0: a0, a1: uint32(len(b.attrs))}
 		}
 	}
 	lks := sp.Links()
 	if n := lks.Len(); n > 0 {
-		r.links = make([]linkRec, n)
+		var links []linkRec
+		r.links, links = st.linkSlab.take(n, seq)
+		r.nLinks = uint32(n)
 		for i := range n {
 			l := lks.At(i)
 			a0 := uint32(len(b.attrs))
 			b.addAttrs(l.Attributes())
-			r.links[i] = linkRec{traceID: TraceID(l.TraceID()), spanID: SpanID(l.SpanID()),
+			links[i] = linkRec{traceID: TraceID(l.TraceID()), spanID: SpanID(l.SpanID()),
 				traceState: b.str(l.TraceState().AsRaw()), a0: a0, a1: uint32(len(b.attrs))}
 		}
 	}
-	// Exact-size copies: the scratch buffers are reused for the next span.
-	r.attrs = b.attrPage.take(len(b.attrs), attrBlock)
-	copy(r.attrs, b.attrs)
-	r.strs = b.strPage.take(len(b.strs), strBlock)
-	copy(r.strs, b.strs)
+	// Copies into the slabs: the scratch buffers are reused for the next span.
+	var attrs []attr
+	r.attrs, attrs = st.attrSlab.take(len(b.attrs), seq)
+	r.nAll = uint32(copy(attrs, b.attrs))
+	var strs []byte
+	r.strs, strs = st.strSlab.take(len(b.strs), seq)
+	r.nStrs = uint32(copy(strs, b.strs))
 	if len(b.extra) > 0 {
-		r.extra = append(make([]Value, 0, len(b.extra)), b.extra...)
+		r.hasExtra = true
+		st.extra[seq] = append(make([]Value, 0, len(b.extra)), b.extra...)
 	}
 	return r
 }

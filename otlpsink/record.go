@@ -58,6 +58,18 @@ type spanRec struct {
 	kind       SpanKind
 	status     StatusCode
 
+	// The payload lives in the Store's slabs; a record holds no pointers.
+	attrs                        slabRef
+	events                       slabRef
+	links                        slabRef
+	strs                         slabRef
+	nAll, nEvents, nLinks, nStrs uint32 // nAll counts span, event and link attributes
+	hasExtra                     bool   // slice or map values, in Store.extra[seq]
+}
+
+// recView is a record with its payload resolved from the slabs.
+type recView struct {
+	*spanRec
 	attrs  []attr
 	events []eventRec
 	links  []linkRec
@@ -65,9 +77,25 @@ type spanRec struct {
 	extra  []Value // slice and map attribute values; nil for most spans
 }
 
-// str returns a string that aliases r.strs: strs is never written after the
-// record is built, so sharing it is safe and saves a copy per attribute.
-func (r *spanRec) str(ref strRef) string {
+// view resolves a record's payload. Caller holds mu.
+func (st *Store) view(seq uint64, r *spanRec) recView {
+	v := recView{
+		spanRec: r,
+		attrs:   st.attrSlab.get(r.attrs, r.nAll),
+		events:  st.eventSlab.get(r.events, r.nEvents),
+		links:   st.linkSlab.get(r.links, r.nLinks),
+		strs:    st.strSlab.get(r.strs, r.nStrs),
+	}
+	if r.hasExtra {
+		v.extra = st.extra[seq]
+	}
+	return v
+}
+
+// str returns a string that aliases the slab's bytes: they are never written
+// after the record is built, so sharing them is safe and saves a copy per
+// attribute.
+func (r recView) str(ref strRef) string {
 	n := int(uint32(ref))
 	if n == 0 {
 		return ""
@@ -84,7 +112,8 @@ func unixTime(ns int64) time.Time {
 }
 
 // materialize builds the public Span for a record.
-func (st *Store) materialize(seq uint64, r *spanRec) Span {
+func (st *Store) materialize(seq uint64, rec *spanRec) Span {
+	r := st.view(seq, rec)
 	s := Span{
 		TraceID:      r.traceID,
 		SpanID:       r.spanID,
@@ -123,7 +152,7 @@ func (st *Store) materialize(seq uint64, r *spanRec) Span {
 	return s
 }
 
-func (r *spanRec) value(a attr) Value {
+func (r recView) value(a attr) Value {
 	switch a.kind {
 	case KindString, KindBytes:
 		return Value{kind: a.kind, str: r.str(strRef(a.num))}

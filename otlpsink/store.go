@@ -32,6 +32,14 @@ type Store struct {
 	// interned after newStore never are, so it never needs to grow.
 	isCorr []bool
 
+	// Record payloads (see slab.go); extra holds the rare slice and map
+	// attribute values by seq.
+	attrSlab  slab[attr]
+	eventSlab slab[eventRec]
+	linkSlab  slab[linkRec]
+	strSlab   slab[byte]
+	extra     map[uint64][]Value
+
 	// b converts pdata spans; kept so its scratch buffers are reused across
 	// requests. Used only under mu.
 	b recBuilder
@@ -156,6 +164,11 @@ func (st *Store) CorrelationKeys() []string { return slices.Clone(st.corrKeys) }
 
 func (st *Store) clear() {
 	st.chunks = nil
+	st.attrSlab = newSlab[attr](attrBlock)
+	st.eventSlab = newSlab[eventRec](eventBlock)
+	st.linkSlab = newSlab[linkRec](linkBlock)
+	st.strSlab = newSlab[byte](strBlock)
+	st.extra = make(map[uint64][]Value)
 	st.firstSeq = st.next
 	st.head = st.next
 	st.traces = make(map[TraceID]*traceEntry)
@@ -210,7 +223,7 @@ func (st *Store) ingestAt(td ptrace.Traces, origin Origin, now time.Time) Ingest
 					res.Rejected++
 					continue
 				}
-				rec := b.build(sp, received, ri, si, oi)
+				rec := b.build(sp, st.next, received, ri, si, oi)
 				seq := st.add(rec, &touched)
 				if wantSpans {
 					stored = append(stored, seq)
@@ -265,7 +278,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 	}
 	last := len(st.chunks) - 1
 	st.chunks[last] = append(st.chunks[last], r)
-	rp := &st.chunks[last][len(st.chunks[last])-1]
+	rv := st.view(seq, &st.chunks[last][len(st.chunks[last])-1])
 
 	st.byName[r.name] = append(st.byName[r.name], seq)
 	te := st.traces[r.traceID]
@@ -278,7 +291,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 	// A correlation value found on this span attaches to its whole trace, so a
 	// child that carries the ID only through its parent is found either way
 	// round, whichever arrives first.
-	st.forCorrelations(rp, func(v string) {
+	st.forCorrelations(rv, func(v string) {
 		if slices.Contains(te.corrs, v) {
 			return
 		}
@@ -305,7 +318,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 
 // forCorrelations calls f with each correlation value of the record: from its
 // attributes, its events' attributes and its resource.
-func (st *Store) forCorrelations(r *spanRec, f func(string)) {
+func (st *Store) forCorrelations(r recView, f func(string)) {
 	attrs := r.attrs
 	if len(r.links) > 0 { // link attributes describe another span
 		attrs = attrs[:r.links[0].a0]
@@ -335,6 +348,16 @@ func (st *Store) rec(seq uint64) *spanRec {
 // span is the oldest of its trace and of its name, so it sits at the front of
 // those index lists.
 func (st *Store) evict() {
+	if int(st.next-st.head) <= st.maxSpans {
+		return
+	}
+	defer func() {
+		last := st.head - 1
+		st.attrSlab.release(last)
+		st.eventSlab.release(last)
+		st.linkSlab.release(last)
+		st.strSlab.release(last)
+	}()
 	for int(st.next-st.head) > st.maxSpans {
 		r := st.rec(st.head)
 		if names := st.byName[r.name]; len(names) <= 1 {
@@ -350,6 +373,9 @@ func (st *Store) evict() {
 					st.detach(v, r.traceID)
 				}
 			}
+		}
+		if r.hasExtra {
+			delete(st.extra, st.head)
 		}
 		*r = spanRec{}
 		st.head++
