@@ -5,15 +5,15 @@ import (
 	"unsafe"
 )
 
-// The store keeps spans in a compact, mostly pointer-free form: attribute
-// keys, span and event names are interned to uint32 IDs; every other string of
-// a span lives in one byte slice (strs) and is referenced by offset and
-// length; event and link attributes share the span's attrs slice; those
-// slices are cut from shared blocks (see page in convert.go), so a span costs
-// no allocation of its own. That keeps a typical span under 900 bytes with a
-// few pointers for the garbage collector to trace, where keeping pdata costs
-// ~1.9 KiB and dozens of pointers (docs/BENCHMARKS.md). Public Span values are
-// built from records on demand.
+// The store keeps spans in a compact, pointer-free form: attribute keys, span
+// and event names are interned to uint32 IDs; every other string of a span
+// lives in one run of bytes and is referenced by offset and length; event and
+// link attributes follow the span's own; and all of that payload lives in the
+// Store's slabs (slab.go), addressed by (block, offset). A span costs no
+// allocation of its own and nothing the garbage collector has to scan: about
+// 820 bytes for a typical span, where keeping pdata costs ~1.9 KiB and dozens
+// of pointers (docs/BENCHMARKS.md). Public Span values are built from records
+// on demand.
 
 // strRef packs an offset and length into strs.
 type strRef uint64
