@@ -30,15 +30,23 @@ func (s *Sink) ExporterEnv(protocol Protocol, instanceID string, resourceAttrs .
 	if protocol == ProtocolGRPC {
 		endpoint = "http://" + s.GRPCAddr()
 	}
+	env := ExporterEnvFor(endpoint, protocol, instanceID, resourceAttrs...)
+	if s.cfg.token != "" {
+		env = append(env, "OTEL_EXPORTER_OTLP_HEADERS=Authorization="+escapeW3C("Bearer "+s.cfg.token))
+	}
+	return env
+}
+
+// ExporterEnvFor is ExporterEnv for an endpoint that is not a Sink's own, such
+// as a Collector in front of one: the endpoint URL ("http://host:port"), the
+// protocol, a short batch delay, and the resource attributes.
+func ExporterEnvFor(endpoint string, protocol Protocol, instanceID string, resourceAttrs ...string) []string {
 	env := []string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
 		"OTEL_EXPORTER_OTLP_PROTOCOL=" + string(protocol),
 		"OTEL_EXPORTER_OTLP_INSECURE=true",
 		"OTEL_BSP_SCHEDULE_DELAY=" + strconv.FormatInt(ExporterScheduleDelay.Milliseconds(), 10),
 		"OTEL_TRACES_EXPORTER=otlp",
-	}
-	if s.cfg.token != "" {
-		env = append(env, "OTEL_EXPORTER_OTLP_HEADERS=Authorization="+escapeW3C("Bearer "+s.cfg.token))
 	}
 	var res []string
 	if instanceID != "" {

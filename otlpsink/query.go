@@ -1,6 +1,7 @@
 package otlpsink
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -125,7 +126,7 @@ func (st *Store) query(f Filter) []Span {
 			}
 		}
 		if len(ce.traces) > 1 {
-			slices.SortFunc(out, func(a, b Span) int { return int(a.Seq - b.Seq) })
+			slices.SortFunc(out, func(a, b Span) int { return cmp.Compare(a.Seq, b.Seq) })
 		}
 	case !f.TraceID.IsZero():
 		if te := st.traces[f.TraceID]; te != nil {

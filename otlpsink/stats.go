@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func (s Stats) WriteTo(w io.Writer) (int64, error) {
 		plural(s.Stored, "span"), s.Spans, plural(int(s.Requests), "request"), s.Evicted, s.Rejected, s.DecodeErrors, s.RefusedTotal())
 	if len(s.Refused) > 0 {
 		b.WriteString(" (")
-		for i, k := range slices.Sorted(mapKeys(s.Refused)) {
+		for i, k := range slices.Sorted(maps.Keys(s.Refused)) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -103,16 +104,6 @@ func (s Stats) String() string {
 	var b strings.Builder
 	_, _ = s.WriteTo(&b)
 	return b.String()
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 const lastErrorsKept = 10

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -100,7 +101,7 @@ func (p *treePrinter) trace(id TraceID, spans []Span) {
 	for _, cs := range children {
 		slices.SortFunc(cs, byStart)
 	}
-	fmt.Fprintf(p.b, "%s %s (%s; %s)", p.c(ansiBold, "trace"), id, plural(len(spans), "span"), strings.Join(slices.Sorted(mapKeys(instances)), ", "))
+	fmt.Fprintf(p.b, "%s %s (%s; %s)", p.c(ansiBold, "trace"), id, plural(len(spans), "span"), strings.Join(slices.Sorted(maps.Keys(instances)), ", "))
 	if !p.opt.Now.IsZero() {
 		last := slices.MaxFunc(spans, func(a, b Span) int { return a.Received.Compare(b.Received) }).Received
 		fmt.Fprintf(p.b, " last arrival %s ago", p.opt.Now.Sub(last).Round(time.Millisecond))

@@ -143,11 +143,7 @@ func exporterEnv(flavour, grpcEndpoint, httpEndpoint string) []string {
 	if flavour == "ruby" {
 		protocol, endpoint = otlpsink.ProtocolHTTPProtobuf, httpEndpoint
 	}
-	env := []string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
-		"OTEL_EXPORTER_OTLP_PROTOCOL=" + string(protocol),
-		fmt.Sprintf("OTEL_BSP_SCHEDULE_DELAY=%d", otlpsink.ExporterScheduleDelay.Milliseconds()),
-	}
+	env := otlpsink.ExporterEnvFor(endpoint, protocol, "")
 	if flavour == "python" {
 		env = append(env, "OTEL_EXPORTER_OTLP_COMPRESSION=gzip")
 	}
