@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -24,26 +23,7 @@ const burst = 25
 func TestExactlyOnce(t *testing.T) {
 	t.Parallel()
 	forEachFlavour(t, func(t *testing.T, flavour string) {
-		type started struct {
-			corr string
-			task harness.Task
-		}
-		tasks := make([]started, burst)
-		var wg sync.WaitGroup
-		for i := range tasks {
-			wg.Go(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
-				defer cancel()
-				corr := fmt.Sprintf("%s-%02d", newCorrelationID(t), i)
-				task, err := sys.Client.CreateTask(ctx, harness.DomainEventTask(flavour, corr, false))
-				if assert.NoError(t, err) {
-					tally.tasks.Add(1)
-					tasks[i] = started{corr, task}
-				}
-			})
-		}
-		wg.Wait()
-		require.False(t, t.Failed(), "could not create the burst")
+		tasks := startTasks(t, flavour, burst)
 
 		var mu sync.Mutex
 		ranSteps := map[string]int{} // instance → steps executed

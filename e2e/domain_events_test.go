@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,30 +85,7 @@ func TestStepResults(t *testing.T) {
 func TestConcurrentTasks(t *testing.T) {
 	t.Parallel()
 	forEachFlavour(t, func(t *testing.T, flavour string) {
-		type started struct {
-			corr string
-			task harness.Task
-		}
-		tasks := make([]started, 3)
-		var wg sync.WaitGroup
-		for i := range tasks {
-			wg.Go(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
-				defer cancel()
-				corr := newCorrelationID(t)
-				task, err := sys.Client.CreateTask(ctx, harness.DomainEventTask(flavour, corr, false))
-				if assert.NoError(t, err) {
-					tally.tasks.Add(1)
-					tasks[i] = started{corr, task}
-				}
-			})
-		}
-		wg.Wait()
-		for _, s := range tasks {
-			if s.corr == "" {
-				t.FailNow()
-			}
-		}
+		tasks := startTasks(t, flavour, 3)
 		a := on(t)
 		for _, s := range tasks {
 			final := finished(t, a, s.corr, s.task)

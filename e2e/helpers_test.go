@@ -4,30 +4,32 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/traceproof/traceproof/assert"
+	tp "github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
 )
 
 // taskTimeout bounds one task's run from creation to its spans; scaled by
 // TRACEPROOF_TIMEOUT_SCALE on slow machines.
-var taskTimeout = assert.Scaled(30 * time.Second)
+var taskTimeout = tp.Scaled(30 * time.Second)
 
 // on returns assertions over the suite's sink for t, and makes a failing t
 // print the tail of every process log next to the span report.
-func on(t *testing.T) *assert.Assertions {
+func on(t *testing.T) *tp.Assertions {
 	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("process logs (last lines):\n%s", sys.LogTail(15))
 		}
 	})
-	return assert.On(t, sys.Sink)
+	return tp.On(t, sys.Sink)
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
@@ -51,12 +53,41 @@ func startTask(t *testing.T, flavour string, simulateFailure bool) (corr string,
 	return corr, task
 }
 
+// startedTask is a task created by a test, with its correlation ID.
+type startedTask struct {
+	corr string
+	task harness.Task
+}
+
+// startTasks creates n tasks in flavour's namespace at once, the way a burst
+// of clients would, and stops the test if any creation failed.
+func startTasks(t *testing.T, flavour string, n int) []startedTask {
+	t.Helper()
+	tasks := make([]startedTask, n)
+	var wg sync.WaitGroup
+	for i := range tasks {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+			defer cancel()
+			corr := fmt.Sprintf("%s-%02d", newCorrelationID(t), i)
+			task, err := sys.Client.CreateTask(ctx, harness.DomainEventTask(flavour, corr, false))
+			if assert.NoError(t, err) {
+				tally.tasks.Add(1)
+				tasks[i] = startedTask{corr, task}
+			}
+		})
+	}
+	wg.Wait()
+	require.False(t, t.Failed(), "could not create %d tasks at once", n)
+	return tasks
+}
+
 // finished waits for the task's finalize_task span, proof from the traces
 // that an orchestration instance finalized it, then reads the task's final
 // state from the API.
-func finished(t *testing.T, tp *assert.Assertions, corr string, task harness.Task) harness.Task {
+func finished(t *testing.T, a *tp.Assertions, corr string, task harness.Task) harness.Task {
 	t.Helper()
-	tp.Require().Exactly(assert.Spans().Named("finalize_task").Correlated(corr), 1)
+	a.Require().Exactly(tp.Spans().Named("finalize_task").Correlated(corr), 1)
 	ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
 	defer cancel()
 	final, err := sys.Client.WaitFinal(ctx, task.TaskUUID)
@@ -67,16 +98,16 @@ func finished(t *testing.T, tp *assert.Assertions, corr string, task harness.Tas
 // successEvents and failureEvents are the events the reference workflow
 // publishes (DESIGN.md), with their delivery modes.
 var (
-	successEvents = []assert.DomainEvent{
-		assert.Fast("order.validated"), assert.Durable("payment.processed"),
-		assert.Fast("inventory.updated"), assert.Fast("notification.sent"),
+	successEvents = []tp.DomainEvent{
+		tp.Fast("order.validated"), tp.Durable("payment.processed"),
+		tp.Fast("inventory.updated"), tp.Fast("notification.sent"),
 	}
-	failureEvents = []assert.DomainEvent{assert.Fast("order.validated"), assert.Durable("payment.failed")}
+	failureEvents = []tp.DomainEvent{tp.Fast("order.validated"), tp.Durable("payment.failed")}
 )
 
 // published proves the task published exactly events and counts them.
-func published(tp *assert.Assertions, corr string, events ...assert.DomainEvent) []assert.PublishedEvent {
-	got := tp.DomainEvents(corr).Published(events...)
+func published(a *tp.Assertions, corr string, events ...tp.DomainEvent) []tp.PublishedEvent {
+	got := a.DomainEvents(corr).Published(events...)
 	tally.events.Add(int64(len(got)))
 	return got
 }
