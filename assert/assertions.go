@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Assertions are the test form of a Checker, bound to a test: a failure is
@@ -20,7 +20,7 @@ type Assertions struct {
 }
 
 // On returns assertions over the spans of src (an *otlpsink.Sink or
-// *otlpsink.Store) for the test t.
+// *spanstore.Store) for the test t.
 func On(t testing.TB, src Source, opts ...Option) *Assertions {
 	return &Assertions{t: t, c: Check(src, opts...)}
 }
@@ -71,7 +71,7 @@ func (a *Assertions) report(err error) bool {
 }
 
 // Eventually waits until q selects at least n spans and returns them.
-func (a *Assertions) Eventually(q Query, n int) []otlpsink.Span {
+func (a *Assertions) Eventually(q Query, n int) []spanstore.Span {
 	a.t.Helper()
 	got, err := a.c.Eventually(a.ctx(), q, n)
 	a.report(err)
@@ -80,7 +80,7 @@ func (a *Assertions) Eventually(q Query, n int) []otlpsink.Span {
 
 // Exactly waits until q selects n spans, then watches for the settle window
 // and fails as soon as an extra one arrives. It returns the spans.
-func (a *Assertions) Exactly(q Query, n int) []otlpsink.Span {
+func (a *Assertions) Exactly(q Query, n int) []spanstore.Span {
 	a.t.Helper()
 	got, err := a.c.Exactly(a.ctx(), q, n)
 	a.report(err)
@@ -95,7 +95,7 @@ func (a *Assertions) Never(q Query, window time.Duration) bool {
 
 // OncePer proves the spans q selects occur exactly once per value of the
 // attribute key, across all instances; see Checker.OncePer.
-func (a *Assertions) OncePer(q Query, key string, want ...string) map[string]otlpsink.Span {
+func (a *Assertions) OncePer(q Query, key string, want ...string) map[string]spanstore.Span {
 	a.t.Helper()
 	got, err := a.c.OncePer(a.ctx(), q, key, want...)
 	a.report(err)
@@ -104,7 +104,7 @@ func (a *Assertions) OncePer(q Query, key string, want ...string) map[string]otl
 
 // InOrder proves the queries' spans started in the order given, across
 // instances; see Checker.InOrder.
-func (a *Assertions) InOrder(qs ...Query) []otlpsink.Span {
+func (a *Assertions) InOrder(qs ...Query) []spanstore.Span {
 	a.t.Helper()
 	got, err := a.c.InOrder(a.ctx(), qs...)
 	a.report(err)
@@ -113,7 +113,7 @@ func (a *Assertions) InOrder(qs ...Query) []otlpsink.Span {
 
 // ChildOf proves every span child selects is a child of a span parent
 // selects; see Checker.ChildOf.
-func (a *Assertions) ChildOf(child, parent Query) []otlpsink.Span {
+func (a *Assertions) ChildOf(child, parent Query) []spanstore.Span {
 	a.t.Helper()
 	got, err := a.c.ChildOf(a.ctx(), child, parent)
 	a.report(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // short is the timeout of assertions meant to fail: a deadline, not a sleep.
@@ -18,7 +19,7 @@ var S = assert.Spans
 
 func TestEventuallyReturnsSpansOnceTheyArrive(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	src := &hooked{Store: st, at: 1, hook: func() { durable(st, "w-1", "c-1", "payment.processed", 0, true) }}
 	passes(t, func(tb testing.TB) {
 		got := assert.On(tb, src).Eventually(S().Named("publish_event").Correlated("c-1"), 1)
@@ -30,7 +31,7 @@ func TestEventuallyReturnsSpansOnceTheyArrive(t *testing.T) {
 
 func TestEventuallyFailureShowsNearMissTreeAndInstances(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	durable(st, "worker-2", "c-1", "payment.failed", 0, true)
 	fast(st, "worker-1", "c-1", "order.validated", -time.Second)
 	durable(st, "worker-1", "c-other", "payment.processed", 0, true) // another test's
@@ -58,7 +59,7 @@ func TestEventuallyFailureShowsNearMissTreeAndInstances(t *testing.T) {
 
 func TestNearMissNamesTheOtherCorrelation(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	durable(st, "w-1", "c-typo", "payment.processed", 0, true)
 	rec := record(t, func(tb testing.TB) {
 		assert.On(tb, st, short).Eventually(S().Named("publish_event").Attr("event_name", "payment.processed").Correlated("c-1"), 1)
@@ -70,7 +71,7 @@ func TestNearMissNamesTheOtherCorrelation(t *testing.T) {
 
 func TestRequireStopsTheTest(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	rec := record(t, func(tb testing.TB) {
 		assert.On(tb, st, short).Require().Eventually(S().Named("nothing"), 1)
 		tb.Errorf("still running after a failed Require")
@@ -84,7 +85,7 @@ func TestRequireStopsTheTest(t *testing.T) {
 
 func TestExactlyFailsFastOnAnExtra(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-1", "c-1", "order.validated", 0)
 	fast(st, "worker-2", "c-1", "order.validated", 100*time.Millisecond)
 	start := time.Now()
@@ -104,7 +105,7 @@ func TestExactlyFailsFastOnAnExtra(t *testing.T) {
 
 func TestExactlyPassesAfterSettling(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	src := &hooked{Store: st, at: 1, hook: func() { fast(st, "w-1", "c-1", "a", 0) }}
 	passes(t, func(tb testing.TB) {
 		wantCount(tb, assert.On(tb, src, assert.Settle(20*time.Millisecond)).Exactly(S().Named("publish").Correlated("c-1"), 1), 1)
@@ -113,7 +114,7 @@ func TestExactlyPassesAfterSettling(t *testing.T) {
 
 func TestExactlyFailsOnTooFew(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "w-1", "c-1", "a", 0)
 	rec := record(t, func(tb testing.TB) { assert.On(tb, st, short).Exactly(S().Named("publish").Correlated("c-1"), 2) })
 	contains(t, rec.message(t), `expected exactly 2 spans named "publish"`, "found 1 after 50ms")
@@ -121,7 +122,7 @@ func TestExactlyFailsOnTooFew(t *testing.T) {
 
 func TestNever(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	durable(st, "worker-1", "c-1", "payment.failed", 0, true)
 	q := S().Named("route_event").Attr("event_name", "payment.failed").Correlated("c-1")
 	rec := record(t, func(tb testing.TB) { assert.On(tb, st).Never(q, time.Minute) })
@@ -138,7 +139,7 @@ func TestNever(t *testing.T) {
 
 func TestNeverFailsWhenTheSpanArrivesDuringTheWindow(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	src := &hooked{Store: st, at: 1, hook: func() { durable(st, "worker-1", "c-1", "payment.failed", 0, true) }}
 	start := time.Now()
 	rec := record(t, func(tb testing.TB) {
@@ -156,7 +157,7 @@ func step(name string, at time.Duration, corr string) span {
 
 func TestOncePerNamesDuplicateInstancesAndTimes(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	ingest(st, "worker-1", step("validate", 0, "c-1"), step("charge", 100*time.Millisecond, "c-1"))
 	ingest(st, "worker-2", step("charge", 350*time.Millisecond, "c-1"), step("ship", 400*time.Millisecond, "c-1"))
 	rec := record(t, func(tb testing.TB) {
@@ -171,7 +172,7 @@ func TestOncePerNamesDuplicateInstancesAndTimes(t *testing.T) {
 
 func TestOncePerPassesAndWaitsForEachGroup(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	ingest(st, "worker-1", step("validate", 0, "c-1"))
 	src := &hooked{Store: st, at: 1, hook: func() { ingest(st, "worker-2", step("charge", 0, "c-1")) }}
 	passes(t, func(tb testing.TB) {
@@ -184,7 +185,7 @@ func TestOncePerPassesAndWaitsForEachGroup(t *testing.T) {
 
 func TestOncePerMissingGroupAndKeylessSpan(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	ingest(st, "worker-1", step("validate", 0, "c-1"))
 	rec := record(t, func(tb testing.TB) {
 		assert.On(tb, st, short).OncePer(S().Named("execute_step").Correlated("c-1"), "step_name", "validate", "charge")
@@ -205,7 +206,7 @@ func ev(name string) assert.Query {
 
 func TestInOrderWrongOrder(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	durable(st, "worker-1", "c-1", "payment.processed", 50*time.Millisecond, true)
 	fast(st, "worker-2", "c-1", "order.validated", 100*time.Millisecond)
 	fast(st, "worker-1", "c-1", "inventory.updated", 200*time.Millisecond)
@@ -225,7 +226,7 @@ func TestInOrderWrongOrder(t *testing.T) {
 
 func TestInOrderMissing(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-1", "c-1", "order.validated", 0)
 	rec := record(t, func(tb testing.TB) {
 		assert.On(tb, st, short).InOrder(ev("order.validated"), ev("payment.processed"))
@@ -236,7 +237,7 @@ func TestInOrderMissing(t *testing.T) {
 
 func TestChildOf(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	r := route("c-1", "order.validated", assert.DeliveryFast, 0)
 	ingest(st, "worker-1", r, fastChild(r))
 	passes(t, func(tb testing.TB) {
@@ -268,7 +269,7 @@ func TestChildOf(t *testing.T) {
 // nothing while it waited, while worker-1 kept sending.
 func TestQuietInstanceIsFlagged(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-2", "c-1", "order.validated", 0)
 	src := &hooked{Store: st, at: 1, hook: func() { fast(st, "worker-1", "c-other", "order.validated", 0) }}
 	rec := record(t, func(tb testing.TB) {
@@ -286,9 +287,9 @@ func TestQuietInstanceIsFlagged(t *testing.T) {
 
 func TestFailureReportsEvictionsAndDecodeErrors(t *testing.T) {
 	t.Parallel()
-	sink := otlpsink.Start(t, otlpsink.WithMaxSpans(2))
-	fast(sink.Store, "w-1", "c-1", "a", 0)
-	fast(sink.Store, "w-1", "c-1", "b", 0)
+	sink := otlpsink.Start(t, otlpsink.WithStore(spanstore.New(spanstore.WithMaxSpans(2))))
+	fast(sink.Store(), "w-1", "c-1", "a", 0)
+	fast(sink.Store(), "w-1", "c-1", "b", 0)
 	resp, err := http.Post(sink.HTTPURL()+"/v1/traces", "application/x-protobuf", strings.NewReader("not protobuf"))
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +307,7 @@ func TestTimeoutScale(t *testing.T) {
 	if got := assert.Scaled(time.Second); got != 2500*time.Millisecond {
 		t.Errorf("Scaled(1s) = %s", got)
 	}
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	rec := record(t, func(tb testing.TB) {
 		assert.On(tb, st, assert.Timeout(20*time.Millisecond)).Eventually(S().Named("x"), 1)
 	})
@@ -324,7 +325,7 @@ func TestTimeoutScale(t *testing.T) {
 
 func TestCheckerReturnsTheReportAsError(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-1", "c-1", "order.validated", 0)
 	c := assert.Check(st)
 	got, err := c.Eventually(context.Background(), S().Named("publish").Correlated("c-1"), 1)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // BenchmarkWaitLatency measures how soon Eventually returns after the span it
@@ -24,16 +25,16 @@ import (
 //	       figure includes the export round trip.
 func BenchmarkWaitLatency(b *testing.B) {
 	b.Run("store", func(b *testing.B) {
-		st := otlpsink.NewStore()
+		st := spanstore.New()
 		benchWake(b, st, func(corr string) func() {
 			td := build("worker-1", []span{route(corr, "order.validated", assert.DeliveryFast, 0)})
-			return func() { st.Ingest(td, otlpsink.Origin{Sender: "bench", Transport: otlpsink.TransportAPI}) }
+			return func() { st.Ingest(td, spanstore.Origin{Sender: "bench", Transport: spanstore.TransportAPI}) }
 		})
 	})
 	b.Run("grpc", func(b *testing.B) {
 		sink := otlpsink.Start(b)
 		tr := sdkWorker(b, sink, "grpc", "worker-1", true)
-		benchWake(b, sink.Store, func(corr string) func() {
+		benchWake(b, sink.Store(), func(corr string) func() {
 			_, sp := tr.Start(context.Background(), "route_event", trace.WithAttributes(attribute.String("correlation_id", corr)))
 			return func() { sp.End() }
 		})
@@ -42,7 +43,7 @@ func BenchmarkWaitLatency(b *testing.B) {
 
 // benchWake waits for one route_event per iteration; arrive(corr) prepares
 // the span and returns what makes it arrive.
-func benchWake(b *testing.B, st *otlpsink.Store, arrive func(corr string) func()) {
+func benchWake(b *testing.B, st *spanstore.Store, arrive func(corr string) func()) {
 	var total time.Duration
 	i := 0
 	for b.Loop() {

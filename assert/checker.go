@@ -8,7 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/internal/english"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Checker runs assertions for code that is not a test (a harness, a CLI, a
@@ -39,7 +40,7 @@ func Settle(d time.Duration) Option { return func(c *Checker) { c.settle = Scale
 func Domain(cfg DomainConfig) Option { return func(c *Checker) { c.domain = cfg.withDefaults() } }
 
 // Check returns a Checker reading spans from src (an *otlpsink.Sink or
-// *otlpsink.Store).
+// *spanstore.Store).
 func Check(src Source, opts ...Option) *Checker {
 	c := &Checker{src: src, timeout: Scaled(DefaultTimeout), settle: Scaled(DefaultSettle), domain: DefaultDomainConfig()}
 	for _, o := range opts {
@@ -129,7 +130,7 @@ func next(ctx context.Context, timer <-chan time.Time, chans ...<-chan struct{})
 type report struct {
 	asked, found string
 	details      []string
-	matched      []otlpsink.Span
+	matched      []spanstore.Span
 	near         []Query // queries whose near misses explain the failure
 	about        []Query // queries whose correlation the failure shows; near when nil
 	corr         string  // a correlation to show, when no query names it
@@ -159,7 +160,7 @@ const maxRelatedTraces = 50
 // related picks the spans a failure is about: the correlation's when there
 // is one (everything the test's task produced), else the traces of the
 // matches and near misses, else what the sink received last.
-func (c *Checker) related(v *view, corr string, qs []Query, f *Failure) ([]otlpsink.Span, string) {
+func (c *Checker) related(v *view, corr string, qs []Query, f *Failure) ([]spanstore.Span, string) {
 	var corrs []string
 	if corr != "" {
 		corrs = append(corrs, corr)
@@ -170,15 +171,15 @@ func (c *Checker) related(v *view, corr string, qs []Query, f *Failure) ([]otlps
 		}
 	}
 	if len(corrs) > 0 {
-		var spans []otlpsink.Span
+		var spans []spanstore.Span
 		for _, v := range corrs {
-			spans = append(spans, c.src.Spans(otlpsink.Filter{Correlation: v})...)
+			spans = append(spans, c.src.Spans(spanstore.Filter{Correlation: v})...)
 		}
 		spans = dedupe(spans)
 		return spans, "spans of correlation " + quoteAll(corrs)
 	}
-	var ids []otlpsink.TraceID
-	add := func(s otlpsink.Span) {
+	var ids []spanstore.TraceID
+	add := func(s spanstore.Span) {
 		if !slices.Contains(ids, s.TraceID) && len(ids) < maxRelatedTraces {
 			ids = append(ids, s.TraceID)
 		}
@@ -190,7 +191,7 @@ func (c *Checker) related(v *view, corr string, qs []Query, f *Failure) ([]otlps
 		add(n.Span)
 	}
 	if len(ids) > 0 {
-		var spans []otlpsink.Span
+		var spans []spanstore.Span
 		for _, id := range ids {
 			spans = append(spans, v.trace(id).spans...)
 		}
@@ -199,10 +200,10 @@ func (c *Checker) related(v *view, corr string, qs []Query, f *Failure) ([]otlps
 	return recent(c.src, maxTreeSpans), "the most recent spans in the sink (none related to the query)"
 }
 
-func dedupe(spans []otlpsink.Span) []otlpsink.Span {
+func dedupe(spans []spanstore.Span) []spanstore.Span {
 	type key struct {
-		t otlpsink.TraceID
-		s otlpsink.SpanID
+		t spanstore.TraceID
+		s spanstore.SpanID
 	}
 	seen := map[key]bool{}
 	out := spans[:0]
@@ -227,4 +228,4 @@ func quoteAll(ss []string) string {
 }
 
 // count is the subject of a description: "1 span", "3 spans".
-func count(n int) string { return plural(n, "span") }
+func count(n int) string { return english.Plural(n, "span") }

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/internal/english"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Eventually waits until q selects at least n spans and returns all it
 // selects then, in arrival order.
-func (c *Checker) Eventually(ctx context.Context, q Query, n int) ([]otlpsink.Span, error) {
+func (c *Checker) Eventually(ctx context.Context, q Query, n int) ([]spanstore.Span, error) {
 	w := c.begin(ctx)
 	defer w.cancel()
 	for {
@@ -33,12 +34,12 @@ func (c *Checker) Eventually(ctx context.Context, q Query, n int) ([]otlpsink.Sp
 
 // Exactly waits until q selects n spans, then keeps watching for the settle
 // window and fails as soon as an extra one arrives. It returns the n spans.
-func (c *Checker) Exactly(ctx context.Context, q Query, n int) ([]otlpsink.Span, error) {
+func (c *Checker) Exactly(ctx context.Context, q Query, n int) ([]spanstore.Span, error) {
 	w := c.begin(ctx)
 	defer w.cancel()
 	asked := fmt.Sprintf("exactly %s (waiting up to %s for them, then %s for extras)", q.phrase(count(n)), round(w.limit), round(c.settle))
 	var v *view
-	var got []otlpsink.Span
+	var got []spanstore.Span
 	err := c.waitThenSettle(w, settleRules{
 		look: func(s settling) (<-chan struct{}, bool, error) {
 			v = newView(c.src)
@@ -100,7 +101,7 @@ func (c *Checker) Never(ctx context.Context, q Query, window time.Duration) erro
 // window, failing as soon as a value occurs twice (naming the instances and
 // start times of the duplicates) or a selected span lacks key. It returns the
 // span of each value.
-func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...string) (map[string]otlpsink.Span, error) {
+func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...string) (map[string]spanstore.Span, error) {
 	w := c.begin(ctx)
 	defer w.cancel()
 	asked := fmt.Sprintf("%s exactly once per %s", q.phrase("spans"), key)
@@ -109,8 +110,8 @@ func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...stri
 	}
 	asked += fmt.Sprintf(", waiting up to %s for them, then %s for duplicates", round(w.limit), round(c.settle))
 	var v *view
-	var got []otlpsink.Span
-	var groups map[string][]otlpsink.Span
+	var got []spanstore.Span
+	var groups map[string][]spanstore.Span
 	var missing []string
 	err := c.waitThenSettle(w, settleRules{
 		look: func(settling) (<-chan struct{}, bool, error) {
@@ -120,7 +121,7 @@ func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...stri
 			var order, keyless []string
 			groups, order, keyless = groupBy(got, key)
 			if len(keyless) > 0 {
-				return ch, false, c.fail(v, w, report{asked: asked, found: fmt.Sprintf("%s of %d selected lack %s", plural(len(keyless), "span"), len(got), key),
+				return ch, false, c.fail(v, w, report{asked: asked, found: fmt.Sprintf("%s of %d selected lack %s", english.Plural(len(keyless), "span"), len(got), key),
 					details: keyless, about: []Query{q}})
 			}
 			var dups []string
@@ -156,7 +157,7 @@ func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...stri
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]otlpsink.Span, len(groups))
+	out := make(map[string]spanstore.Span, len(groups))
 	for k, ss := range groups {
 		out[k] = ss[0]
 	}
@@ -166,8 +167,8 @@ func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...stri
 // groupBy groups spans by their value of key (looked up in any scope),
 // listing the values in order of first arrival, and the spans that lack key
 // as lines for a report.
-func groupBy(spans []otlpsink.Span, key string) (groups map[string][]otlpsink.Span, order, keyless []string) {
-	groups = map[string][]otlpsink.Span{}
+func groupBy(spans []spanstore.Span, key string) (groups map[string][]spanstore.Span, order, keyless []string) {
+	groups = map[string][]spanstore.Span{}
 	for i := range spans {
 		fs := lookupIn(&spans[i], ScopeAny, key)
 		if len(fs) == 0 {
@@ -185,9 +186,9 @@ func groupBy(spans []otlpsink.Span, key string) (groups map[string][]otlpsink.Sp
 
 // occurrences lists where and when spans ran: "worker-1 at 10:00:00.100
 // (span …), worker-2 at …".
-func occurrences(ss []otlpsink.Span) string {
+func occurrences(ss []spanstore.Span) string {
 	ss = slices.Clone(ss)
-	slices.SortFunc(ss, func(a, b otlpsink.Span) int { return a.Start.Compare(b.Start) })
+	slices.SortFunc(ss, func(a, b spanstore.Span) int { return a.Start.Compare(b.Start) })
 	parts := make([]string, len(ss))
 	for i, s := range ss {
 		parts[i] = fmt.Sprintf("%s at %s (span %s)", s.Instance(), clock(s.Start), s.SpanID)
@@ -200,7 +201,7 @@ func occurrences(ss []otlpsink.Span) string {
 // earlier than the earliest of the one before, across instances. It fails as
 // soon as all are present and out of order, and returns the earliest span of
 // each query.
-func (c *Checker) InOrder(ctx context.Context, qs ...Query) ([]otlpsink.Span, error) {
+func (c *Checker) InOrder(ctx context.Context, qs ...Query) ([]spanstore.Span, error) {
 	w := c.begin(ctx)
 	defer w.cancel()
 	var asked strings.Builder
@@ -210,7 +211,7 @@ func (c *Checker) InOrder(ctx context.Context, qs ...Query) ([]otlpsink.Span, er
 	}
 	for {
 		v := newView(c.src)
-		firsts := make([]*otlpsink.Span, len(qs))
+		firsts := make([]*spanstore.Span, len(qs))
 		var chans []<-chan struct{}
 		var missing []Query
 		var missingNos []string
@@ -222,7 +223,7 @@ func (c *Checker) InOrder(ctx context.Context, qs ...Query) ([]otlpsink.Span, er
 				missingNos = append(missingNos, fmt.Sprint(i+1))
 				continue
 			}
-			first := slices.MinFunc(got, func(a, b otlpsink.Span) int { return byStart(&a, &b) })
+			first := slices.MinFunc(got, func(a, b spanstore.Span) int { return byStart(&a, &b) })
 			firsts[i] = &first
 		}
 		if len(missing) == 0 {
@@ -243,8 +244,8 @@ func (c *Checker) InOrder(ctx context.Context, qs ...Query) ([]otlpsink.Span, er
 	}
 }
 
-func spansOf(ps []*otlpsink.Span) []otlpsink.Span {
-	out := make([]otlpsink.Span, 0, len(ps))
+func spansOf(ps []*spanstore.Span) []spanstore.Span {
+	out := make([]spanstore.Span, 0, len(ps))
 	for _, p := range ps {
 		if p != nil {
 			out = append(out, *p)
@@ -255,7 +256,7 @@ func spansOf(ps []*otlpsink.Span) []otlpsink.Span {
 
 // timeline lists the earliest span of each query by start time, so the order
 // that happened is visible next to the order asked.
-func timeline(firsts []*otlpsink.Span) []string {
+func timeline(firsts []*spanstore.Span) []string {
 	idx := make([]int, 0, len(firsts))
 	var lines []string
 	for i, p := range firsts {
@@ -284,7 +285,7 @@ func timeline(firsts []*otlpsink.Span) []string {
 // parent that arrived and does not match (spans arrive complete), and at the
 // timeout for parents that never arrived. Give child the correlation, or it
 // speaks of every such span in the sink.
-func (c *Checker) ChildOf(ctx context.Context, child, parent Query) ([]otlpsink.Span, error) {
+func (c *Checker) ChildOf(ctx context.Context, child, parent Query) ([]spanstore.Span, error) {
 	w := c.begin(ctx)
 	defer w.cancel()
 	asked := fmt.Sprintf("every %s to be a child of %s, within %s", child.phrase("span"), parent.nest("a span"), round(w.limit))
@@ -293,7 +294,7 @@ func (c *Checker) ChildOf(ctx context.Context, child, parent Query) ([]otlpsink.
 		v := newView(c.src)
 		good, ch := both.find(v, true) // watches what the parent's arrival touches
 		kids, _ := child.find(v, false)
-		isGood := map[otlpsink.SpanID]bool{}
+		isGood := map[spanstore.SpanID]bool{}
 		for _, s := range good {
 			isGood[s.SpanID] = true
 		}

@@ -94,6 +94,6 @@
 // TRACEPROOF_TIMEOUT_SCALE multiplies every wait (timeouts, settle windows,
 // the windows of Never and NotPublished): set it on slow CI machines.
 // TRACEPROOF_DUMP_DIR makes a failing assertion write the spans of its
-// report there as OTLP/JSON (for `traceproof dump` and otlpsink.LoadFile) and
+// report there as OTLP/JSON (for `traceproof dump` and spanstore.LoadFile) and
 // as a text tree, named after the test, and name the files in its message.
 package assert

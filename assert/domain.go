@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // DomainConfig names the spans and attributes by which a system publishes
@@ -16,7 +16,7 @@ import (
 // set theirs with the Domain option. Empty fields take the defaults.
 //
 // The correlation ID is found through the store's correlation keys
-// (otlpsink.DefaultCorrelationKeys, which include correlation_id), which
+// (spanstore.DefaultCorrelationKeys(), which include correlation_id), which
 // attach it to whole traces: route_event carries it in a span event,
 // publish_event as a span attribute, and publish only through its parent.
 type DomainConfig struct {
@@ -114,8 +114,8 @@ type PublishedEvent struct {
 	Mode Delivery
 	// Route is the route_event span; Publish are the spans that confirm it
 	// (publish_event for durable, publish for fast, both for broadcast).
-	Route   otlpsink.Span
-	Publish []otlpsink.Span
+	Route   spanstore.Span
+	Publish []spanstore.Span
 	// Instance ran the task step that published it.
 	Instance string
 }
@@ -124,10 +124,10 @@ type PublishedEvent struct {
 type routed struct {
 	name    string
 	mode    Delivery
-	route   otlpsink.Span
-	durable []otlpsink.Span
-	fast    []otlpsink.Span
-	sends   []otlpsink.Span
+	route   spanstore.Span
+	durable []spanstore.Span
+	fast    []spanstore.Span
+	sends   []spanstore.Span
 }
 
 func (r *routed) where() string {
@@ -137,10 +137,10 @@ func (r *routed) where() string {
 // analyze groups a correlation's spans by route. strays are publish spans
 // whose route_event has not arrived (spans of one trace may come in
 // different export batches).
-func (cfg DomainConfig) analyze(spans []otlpsink.Span) (routes []*routed, strays []otlpsink.Span) {
+func (cfg DomainConfig) analyze(spans []spanstore.Span) (routes []*routed, strays []spanstore.Span) {
 	type key struct {
-		t otlpsink.TraceID
-		s otlpsink.SpanID
+		t spanstore.TraceID
+		s spanstore.SpanID
 	}
 	byID := map[key]*routed{}
 	for _, s := range spans {
@@ -183,7 +183,7 @@ func (cfg DomainConfig) analyze(spans []otlpsink.Span) (routes []*routed, strays
 // recorded the success event, fast when publish exists, broadcast when both.
 // A route without a delivery mode is judged by the mode expected, or by
 // either rule when none is.
-func (cfg DomainConfig) confirm(r *routed, want Delivery) ([]otlpsink.Span, string) {
+func (cfg DomainConfig) confirm(r *routed, want Delivery) ([]spanstore.Span, string) {
 	mode := r.mode
 	if mode == "" {
 		mode = want
@@ -207,10 +207,10 @@ func (cfg DomainConfig) confirm(r *routed, want Delivery) ([]otlpsink.Span, stri
 	return nil, dwhy + "; " + fwhy
 }
 
-func (cfg DomainConfig) durableOK(r *routed) ([]otlpsink.Span, string) {
+func (cfg DomainConfig) durableOK(r *routed) ([]spanstore.Span, string) {
 	for _, d := range r.durable {
 		if d.HasEvent(cfg.PublishedEvent) {
-			return []otlpsink.Span{d}, ""
+			return []spanstore.Span{d}, ""
 		}
 	}
 	if len(r.durable) == 0 {
@@ -232,7 +232,7 @@ func (cfg DomainConfig) durableOK(r *routed) ([]otlpsink.Span, string) {
 	return nil, why + ")"
 }
 
-func seenEventsAndStatus(s otlpsink.Span) string {
+func seenEventsAndStatus(s spanstore.Span) string {
 	var names []string
 	for _, e := range s.Events {
 		names = append(names, quote(e.Name))
@@ -241,7 +241,7 @@ func seenEventsAndStatus(s otlpsink.Span) string {
 	if len(names) > 0 {
 		out = "events: " + strings.Join(names, ", ")
 	}
-	if s.Status.Code == otlpsink.StatusError {
+	if s.Status.Code == spanstore.StatusError {
 		out += "; status Error"
 		if s.Status.Message != "" {
 			out += " " + quote(s.Status.Message)
@@ -250,7 +250,7 @@ func seenEventsAndStatus(s otlpsink.Span) string {
 	return out
 }
 
-func (cfg DomainConfig) fastOK(r *routed) ([]otlpsink.Span, string) {
+func (cfg DomainConfig) fastOK(r *routed) ([]spanstore.Span, string) {
 	if len(r.fast) == 0 {
 		return nil, "no " + cfg.FastSpan + " child received"
 	}
@@ -265,7 +265,7 @@ type verdict struct {
 	final     []string // problems no later span can fix: extras, duplicates, wrong modes
 }
 
-func (cfg DomainConfig) judge(want []DomainEvent, routes []*routed, strays []otlpsink.Span, strict bool) verdict {
+func (cfg DomainConfig) judge(want []DomainEvent, routes []*routed, strays []spanstore.Span, strict bool) verdict {
 	var v verdict
 	v.published = make([]PublishedEvent, len(want))
 	for i, e := range want {
@@ -396,7 +396,8 @@ func (c *Checker) published(ctx context.Context, id string, want []DomainEvent, 
 	}
 	err := c.waitThenSettle(w, settleRules{
 		look: func(s settling) (<-chan struct{}, bool, error) {
-			spans, ch := c.src.Watch(otlpsink.Filter{Correlation: id})
+			ch := c.src.Changed(spanstore.Filter{Correlation: id})
+			spans := c.src.Spans(spanstore.Filter{Correlation: id})
 			routes, strays := cfg.analyze(spans)
 			v = cfg.judge(want, routes, strays, strict)
 			if len(v.final) > 0 {

@@ -5,14 +5,14 @@ import (
 	"time"
 
 	"github.com/traceproof/traceproof/assert"
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 var quick = assert.Settle(10 * time.Millisecond)
 
 // referenceWorkflow emits what DESIGN.md's workflow publishes on success,
 // its steps spread over two instances.
-func referenceWorkflow(st *otlpsink.Store, corr string) {
+func referenceWorkflow(st *spanstore.Store, corr string) {
 	fast(st, "worker-rust-1", corr, "order.validated", 0)
 	durable(st, "worker-rust-2", corr, "payment.processed", 100*time.Millisecond, true)
 	fast(st, "worker-rust-1", corr, "inventory.updated", 200*time.Millisecond)
@@ -26,7 +26,7 @@ var successEvents = []assert.DomainEvent{
 
 func TestPublishedReferenceWorkflow(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	referenceWorkflow(st, "c-1")
 	referenceWorkflow(st, "c-2") // a parallel test's task
 	passes(t, func(tb testing.TB) {
@@ -53,7 +53,7 @@ func TestPublishedReferenceWorkflow(t *testing.T) {
 
 func TestPublishedMissingAndUnconfirmed(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-rust-1", "c-1", "order.validated", 0)
 	durable(st, "worker-rust-2", "c-1", "payment.processed", 100*time.Millisecond, false)
 	rec := record(t, func(tb testing.TB) {
@@ -71,7 +71,7 @@ func TestPublishedMissingAndUnconfirmed(t *testing.T) {
 
 func TestPublishedFailsFastOnAnUnexpectedEvent(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-rust-1", "c-1", "order.validated", 0)
 	durable(st, "worker-rust-2", "c-1", "payment.failed", 100*time.Millisecond, true)
 	start := time.Now()
@@ -88,7 +88,7 @@ func TestPublishedFailsFastOnAnUnexpectedEvent(t *testing.T) {
 
 func TestPublishedNamesDuplicatesAcrossInstances(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	durable(st, "worker-rust-1", "c-1", "payment.processed", 100*time.Millisecond, true)
 	durable(st, "worker-rust-2", "c-1", "payment.processed", 400*time.Millisecond, true)
 	rec := record(t, func(tb testing.TB) {
@@ -100,7 +100,7 @@ func TestPublishedNamesDuplicatesAcrossInstances(t *testing.T) {
 
 func TestPublishedChecksTheDeliveryMode(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-rust-1", "c-1", "payment.processed", 0)
 	rec := record(t, func(tb testing.TB) {
 		assert.On(tb, st).DomainEvents("c-1").Published(assert.Durable("payment.processed"))
@@ -119,7 +119,7 @@ func TestPublishedChecksTheDeliveryMode(t *testing.T) {
 
 func TestBroadcastNeedsBothPaths(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	r := route("c-1", "order.shipped", assert.DeliveryBroadcast, 0)
 	ingest(st, "worker-rust-1", r, durableChild(r, "c-1", true))
 	rec := record(t, func(tb testing.TB) {
@@ -141,7 +141,7 @@ func TestBroadcastNeedsBothPaths(t *testing.T) {
 // carries the correlation only through its parent.)
 func TestPublishedWaitsForARouteThatArrivesAfterItsChild(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	r := route("c-1", "payment.processed", assert.DeliveryDurable, 0)
 	ingest(st, "worker-rust-1", durableChild(r, "c-1", true))
 	rec := record(t, func(tb testing.TB) {
@@ -158,7 +158,7 @@ func TestPublishedWaitsForARouteThatArrivesAfterItsChild(t *testing.T) {
 
 func TestIncludesAllowsOtherEvents(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	referenceWorkflow(st, "c-1")
 	fast(st, "worker-rust-2", "c-1", "order.validated", time.Second) // a repeat is fine too
 	start := time.Now()
@@ -176,7 +176,7 @@ func TestIncludesAllowsOtherEvents(t *testing.T) {
 
 func TestNotPublished(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	referenceWorkflow(st, "c-1")
 	durable(st, "worker-rust-1", "c-2", "payment.failed", 0, true)
 	passes(t, func(tb testing.TB) {
@@ -194,7 +194,7 @@ func TestNotPublished(t *testing.T) {
 
 func TestDomainConfigForAnotherSystem(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	r := span{name: "dispatch", trace: newID(), id: newID(),
 		attrs: []any{"mode", "Durable", "topic", "invoice.sent", "correlation_id", "c-1"}}
 	p := span{name: "enqueue", trace: r.trace, id: newID(), parent: r.id, events: []event{{"enqueued", nil}}}
@@ -211,7 +211,7 @@ func TestDomainConfigForAnotherSystem(t *testing.T) {
 
 func TestEventListedTwiceIsAnError(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	_, err := assert.Check(st).Published(t.Context(), "c-1", assert.Fast("a"), assert.Durable("a"))
 	if err == nil || err.Error() != `assert: domain event "a" listed twice` {
 		t.Errorf("got %v", err)
@@ -220,7 +220,7 @@ func TestEventListedTwiceIsAnError(t *testing.T) {
 
 func TestIncludesFailure(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-rust-1", "c-1", "order.validated", 0)
 	fast(st, "worker-rust-1", "c-1", "payment.processed", 0)
 	rec := record(t, func(tb testing.TB) {
@@ -234,7 +234,7 @@ func TestIncludesFailure(t *testing.T) {
 }
 
 func TestAssertionInCleanupStillWaits(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	t.Run("inner", func(t *testing.T) {
 		t.Cleanup(func() {
 			passes(t, func(tb testing.TB) {

@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
+	"github.com/traceproof/traceproof/spantext"
 )
 
 // WriteDump writes the failure's spans into dir as OTLP/JSON (name.otlp.json,
-// readable by `traceproof dump` and otlpsink.LoadFile) and as a text tree
+// readable by `traceproof dump` and spanstore.LoadFile) and as a text tree
 // headed by the report (name.tree.txt), and records the file names in
 // DumpFiles, which Error then names. name is sanitized into a file name (a
 // test's t.Name() holds slashes); when a test fails more than once, later
@@ -43,7 +44,7 @@ func (f *Failure) writeDump(dir, name string) error {
 			return err
 		}
 	}
-	werr := otlpsink.WriteOTLPJSON(jf, f.Spans)
+	werr := spanstore.WriteOTLPJSON(jf, f.Spans)
 	if err := errors.Join(werr, jf.Close()); err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func (f *Failure) writeDump(dir, name string) error {
 	var b strings.Builder
 	f.render(&b, false)
 	b.WriteString("\n")
-	b.WriteString(otlpsink.TreeString(f.Spans, otlpsink.TreeOptions{Now: f.at}))
+	b.WriteString(spantext.TreeString(f.Spans, spantext.TreeOptions{Now: f.at}))
 	if err := os.WriteFile(treePath, []byte(b.String()), 0o644); err != nil {
 		return err
 	}

@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/traceproof/traceproof/assert"
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Not parallel: it sets the environment.
 func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(assert.EnvDumpDir, dir)
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	referenceWorkflow(st, "c-1")
 	referenceWorkflow(st, "c-2")
 
@@ -31,7 +31,7 @@ func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
 	contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt")
 	contains(t, msgs[1], "spans dumped to: "+base+"-2.otlp.json, "+base+"-2.tree.txt")
 
-	loaded, err := otlpsink.LoadFile(base + ".otlp.json")
+	loaded, err := spanstore.LoadFile(base + ".otlp.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,22 +4,31 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
-// Source is where assertions read spans: an *otlpsink.Sink or an
-// *otlpsink.Store (a loaded dump, or spans handed to Ingest).
+// Source is where assertions read spans: an [otlpsink.Sink], a
+// [spanstore.Store] (a loaded dump, or spans handed to Ingest), or a source
+// over the network. It is all the engine needs, so anything that can answer
+// these four can stand behind every assertion.
 type Source interface {
-	Spans(otlpsink.Filter) []otlpsink.Span
-	Watch(otlpsink.Filter) ([]otlpsink.Span, <-chan struct{})
-	Changed(otlpsink.Filter) <-chan struct{}
-	Trace(otlpsink.TraceID) []otlpsink.Span
-	Stats() otlpsink.Stats
+	// Spans returns the spans f selects now, in arrival order. The engine
+	// treats the answer as a snapshot: it asks again rather than keep one.
+	Spans(f spanstore.Filter) []spanstore.Span
+	// Changed returns a channel closed when a span arrives that could change
+	// what f selects. The engine asks for it before it asks Spans, so nothing
+	// arriving in between is missed. A source without push may close it on
+	// a timer (with bounded backoff); an in-process one closes it on ingest.
+	Changed(f spanstore.Filter) <-chan struct{}
+	// Stats describes what the source received, refused and evicted, for
+	// failure reports.
+	Stats() spanstore.Stats
+	// CorrelationKeys are the attribute keys the source correlates by.
 	CorrelationKeys() []string
 }
 
 // Find returns the spans q selects now, in arrival order, without waiting.
-func (q Query) Find(src Source) []otlpsink.Span {
+func (q Query) Find(src Source) []spanstore.Span {
 	spans, _ := q.find(newView(src), false)
 	return spans
 }
@@ -29,8 +38,8 @@ func (q Query) Find(src Source) []otlpsink.Span {
 // decides alone. The conditions that need the span's trace are returned, to
 // be checked after the store's query, since Match runs under the store's lock
 // and must not call back into it.
-func (q Query) filter() (otlpsink.Filter, []cond) {
-	var f otlpsink.Filter
+func (q Query) filter() (spanstore.Filter, []cond) {
+	var f spanstore.Filter
 	for _, c := range q.conds {
 		if f.Name == "" {
 			f.Name = c.name
@@ -52,7 +61,7 @@ func (q Query) filter() (otlpsink.Filter, []cond) {
 		}
 	}
 	if len(local) > 0 {
-		f.Match = func(s *otlpsink.Span) bool { return matchConds(nil, local, s) }
+		f.Match = func(s *spanstore.Span) bool { return matchConds(nil, local, s) }
 	}
 	return f, rest
 }
@@ -78,9 +87,9 @@ func (q Query) impliedCorrelation() string {
 
 // find returns the spans q selects and, when watch is set, a channel closed
 // when a span arrives that could change that answer.
-func (q Query) find(v *view, watch bool) ([]otlpsink.Span, <-chan struct{}) {
+func (q Query) find(v *view, watch bool) ([]spanstore.Span, <-chan struct{}) {
 	f, rest := q.filter()
-	var spans []otlpsink.Span
+	var spans []spanstore.Span
 	var changed <-chan struct{}
 	switch {
 	case !watch:
@@ -89,10 +98,11 @@ func (q Query) find(v *view, watch bool) ([]otlpsink.Span, <-chan struct{}) {
 		// A structure query's answer changes when any span of a candidate's
 		// trace arrives, whatever its name. With no correlation or trace to
 		// watch, only a watch on every arrival sees that.
-		changed = v.src.Changed(otlpsink.Filter{})
+		changed = v.src.Changed(spanstore.Filter{})
 		spans = v.src.Spans(f)
 	default:
-		spans, changed = v.src.Watch(f)
+		changed = v.src.Changed(f)
+		spans = v.src.Spans(f)
 	}
 	if len(rest) == 0 {
 		return spans, changed
@@ -106,7 +116,7 @@ func (q Query) find(v *view, watch bool) ([]otlpsink.Span, <-chan struct{}) {
 	return out, changed
 }
 
-func matchConds(v *view, cs []cond, s *otlpsink.Span) bool {
+func matchConds(v *view, cs []cond, s *spanstore.Span) bool {
 	for _, c := range cs {
 		if !c.match(v, s) {
 			return false
@@ -117,36 +127,36 @@ func matchConds(v *view, cs []cond, s *otlpsink.Span) bool {
 
 // matchAll checks every condition of q, the index ones included: used for
 // spans that did not come through q's own filter (sub-queries, near misses).
-func (q Query) matchAll(v *view, s *otlpsink.Span) bool { return matchConds(v, q.conds, s) }
+func (q Query) matchAll(v *view, s *spanstore.Span) bool { return matchConds(v, q.conds, s) }
 
 // view caches the traces one evaluation looks at, so that structure and
 // correlation conditions fetch each trace once.
 type view struct {
 	src    Source
 	keys   []string
-	traces map[otlpsink.TraceID]*traceView
+	traces map[spanstore.TraceID]*traceView
 }
 
 func newView(src Source) *view {
-	return &view{src: src, traces: map[otlpsink.TraceID]*traceView{}}
+	return &view{src: src, traces: map[spanstore.TraceID]*traceView{}}
 }
 
 type traceView struct {
-	spans     []otlpsink.Span
-	byID      map[otlpsink.SpanID]*otlpsink.Span
-	kids      map[otlpsink.SpanID][]*otlpsink.Span
+	spans     []spanstore.Span
+	byID      map[spanstore.SpanID]*spanstore.Span
+	kids      map[spanstore.SpanID][]*spanstore.Span
 	corrs     []string
 	corrsDone bool
 }
 
-func (v *view) trace(id otlpsink.TraceID) *traceView {
+func (v *view) trace(id spanstore.TraceID) *traceView {
 	if t := v.traces[id]; t != nil {
 		return t
 	}
 	t := &traceView{
-		spans: v.src.Trace(id),
-		byID:  map[otlpsink.SpanID]*otlpsink.Span{},
-		kids:  map[otlpsink.SpanID][]*otlpsink.Span{},
+		spans: v.src.Spans(spanstore.Filter{TraceID: id}),
+		byID:  map[spanstore.SpanID]*spanstore.Span{},
+		kids:  map[spanstore.SpanID][]*spanstore.Span{},
 	}
 	for i := range t.spans {
 		s := &t.spans[i]
@@ -162,18 +172,18 @@ func (v *view) trace(id otlpsink.TraceID) *traceView {
 	return t
 }
 
-func byStart(a, b *otlpsink.Span) int {
+func byStart(a, b *spanstore.Span) int {
 	return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Seq, b.Seq))
 }
 
-func (t *traceView) span(id otlpsink.SpanID) *otlpsink.Span { return t.byID[id] }
+func (t *traceView) span(id spanstore.SpanID) *spanstore.Span { return t.byID[id] }
 
-func (t *traceView) children(id otlpsink.SpanID) []*otlpsink.Span { return t.kids[id] }
+func (t *traceView) children(id spanstore.SpanID) []*spanstore.Span { return t.kids[id] }
 
-func (t *traceView) descendants(id otlpsink.SpanID) []*otlpsink.Span {
-	var out []*otlpsink.Span
-	seen := map[otlpsink.SpanID]bool{id: true} // malformed input may loop
-	queue := []otlpsink.SpanID{id}
+func (t *traceView) descendants(id spanstore.SpanID) []*spanstore.Span {
+	var out []*spanstore.Span
+	seen := map[spanstore.SpanID]bool{id: true} // malformed input may loop
+	queue := []spanstore.SpanID{id}
 	for len(queue) > 0 {
 		for _, k := range t.kids[queue[0]] {
 			if !seen[k.SpanID] {
@@ -187,9 +197,9 @@ func (t *traceView) descendants(id otlpsink.SpanID) []*otlpsink.Span {
 	return out
 }
 
-func (t *traceView) ancestors(s *otlpsink.Span) []*otlpsink.Span {
-	var out []*otlpsink.Span
-	seen := map[otlpsink.SpanID]bool{s.SpanID: true}
+func (t *traceView) ancestors(s *spanstore.Span) []*spanstore.Span {
+	var out []*spanstore.Span
+	seen := map[spanstore.SpanID]bool{s.SpanID: true}
 	for p := t.byID[s.ParentSpanID]; p != nil && !seen[p.SpanID]; p = t.byID[p.ParentSpanID] {
 		seen[p.SpanID] = true
 		out = append(out, p)
@@ -203,7 +213,7 @@ func (t *traceView) ancestors(s *otlpsink.Span) []*otlpsink.Span {
 // correlations returns the correlation values of a trace, found the way the
 // store's index finds them: under its correlation keys, in span, span-event
 // or resource attributes of any span of the trace.
-func (v *view) correlations(id otlpsink.TraceID) []string {
+func (v *view) correlations(id spanstore.TraceID) []string {
 	t := v.trace(id)
 	if t.corrsDone {
 		return t.corrs

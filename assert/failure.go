@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/internal/english"
+	"github.com/traceproof/traceproof/spanstore"
+	"github.com/traceproof/traceproof/spantext"
 )
 
 // Failure is the error an assertion returns, and the message a test prints:
@@ -22,15 +24,15 @@ type Failure struct {
 	// duplicates, the order seen, the state of each domain event.
 	Details []string
 	// Matched are the spans that met the query when the assertion gave up.
-	Matched []otlpsink.Span
+	Matched []spanstore.Span
 	// NearMisses met every condition of the query but one.
 	NearMisses []NearMiss
 	// Spans are what the failure is about: the correlation's spans when the
 	// query has a correlation, else the traces of the matches and near
 	// misses. The message shows them as a tree; WriteDump writes them.
-	Spans []otlpsink.Span
+	Spans []spanstore.Span
 	// Stats is the sink's state when the assertion gave up.
-	Stats otlpsink.Stats
+	Stats spanstore.Stats
 	// DumpFiles names the files WriteDump wrote.
 	DumpFiles []string
 
@@ -99,20 +101,20 @@ func (f *Failure) renderTree(b *strings.Builder) {
 		return
 	}
 	shown, traces, hidden := capTraces(f.Spans, maxTreeSpans)
-	fmt.Fprintf(b, "%s (%s in %s):\n", f.spansTitle, plural(len(f.Spans), "span"), plural(traces, "trace"))
-	tree := otlpsink.TreeString(shown, otlpsink.TreeOptions{Now: f.at})
+	fmt.Fprintf(b, "%s (%s in %s):\n", f.spansTitle, english.Plural(len(f.Spans), "span"), english.Plural(traces, "trace"))
+	tree := spantext.TreeString(shown, spantext.TreeOptions{Now: f.at})
 	for line := range strings.Lines(tree) {
 		b.WriteString("  " + line)
 	}
 	if hidden > 0 {
-		fmt.Fprintf(b, "  … %s more not drawn; the dump has them all\n", plural(hidden, "span"))
+		fmt.Fprintf(b, "  … %s more not drawn; the dump has them all\n", english.Plural(hidden, "span"))
 	}
 }
 
 // capTraces keeps whole traces, in arrival order, up to about max spans.
-func capTraces(spans []otlpsink.Span, max int) (shown []otlpsink.Span, traces, hidden int) {
-	byTrace := map[otlpsink.TraceID][]otlpsink.Span{}
-	var order []otlpsink.TraceID
+func capTraces(spans []spanstore.Span, max int) (shown []spanstore.Span, traces, hidden int) {
+	byTrace := map[spanstore.TraceID][]spanstore.Span{}
+	var order []spanstore.TraceID
 	for _, s := range spans {
 		if _, ok := byTrace[s.TraceID]; !ok {
 			order = append(order, s.TraceID)
@@ -143,7 +145,7 @@ func (f *Failure) renderSink(b *strings.Builder) {
 			othersSpoke = othersSpoke || !in.LastSeen.Before(f.started)
 		}
 		for _, in := range st.Instances {
-			fmt.Fprintf(b, "  %-*s  %-*s  %12s  last seen %s ago", wi, in.Instance, ws, in.Service, plural(int(in.Spans), "span"), ago(f.at, in.LastSeen))
+			fmt.Fprintf(b, "  %-*s  %-*s  %12s  last seen %s ago", wi, in.Instance, ws, in.Service, english.Plural(int(in.Spans), "span"), ago(f.at, in.LastSeen))
 			if othersSpoke && in.LastSeen.Before(f.started) {
 				fmt.Fprintf(b, "  <- quiet: nothing during the %s this assertion waited, while others sent spans", round(f.at.Sub(f.started)))
 			}
@@ -161,11 +163,11 @@ func (f *Failure) renderSink(b *strings.Builder) {
 			if i > 0 {
 				b.WriteString(",")
 			}
-			fmt.Fprintf(b, " %s %s/%s %s ago", s.Sender, plural(int(s.Requests), "request"), plural(int(s.Spans), "span"), ago(f.at, s.LastSeen))
+			fmt.Fprintf(b, " %s %s/%s %s ago", s.Sender, english.Plural(int(s.Requests), "request"), english.Plural(int(s.Spans), "span"), ago(f.at, s.LastSeen))
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(b, "sink: %s stored, %d accepted in %s\n", plural(st.Stored, "span"), st.Spans, plural(int(st.Requests), "request"))
+	fmt.Fprintf(b, "sink: %s stored, %d accepted in %s\n", english.Plural(st.Stored, "span"), st.Spans, english.Plural(int(st.Requests), "request"))
 	if st.Evicted > 0 {
 		fmt.Fprintf(b, "WARNING: the sink evicted %d spans (it was full); the spans asked for may have been among them\n", st.Evicted)
 	}
@@ -198,7 +200,7 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 }
 
 // spanLine is a span in one line: name, instance, id, start.
-func spanLine(s otlpsink.Span) string {
+func spanLine(s spanstore.Span) string {
 	return fmt.Sprintf("%s [%s] span %s started %s", s.Name, s.Instance(), s.SpanID, clock(s.Start))
 }
 

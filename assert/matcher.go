@@ -2,12 +2,11 @@ package assert
 
 import (
 	"bytes"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Scope says where an attribute predicate looks.
@@ -45,12 +44,12 @@ func (s Scope) String() string {
 // found is one value of a key, and where it was found.
 type found struct {
 	where string // "span", `event "Routing domain event"`, "resource"
-	v     otlpsink.Value
+	v     spanstore.Value
 }
 
 // lookupIn returns every value of key in scope, in the order ScopeAny reads
 // them: span, events, resource.
-func lookupIn(s *otlpsink.Span, scope Scope, key string) []found {
+func lookupIn(s *spanstore.Span, scope Scope, key string) []found {
 	var out []found
 	if scope == ScopeAny || scope == ScopeSpan {
 		if v, ok := s.Attributes.Get(key); ok {
@@ -76,7 +75,7 @@ func lookupIn(s *otlpsink.Span, scope Scope, key string) []found {
 // plain value, which means "equals".
 type Matcher struct {
 	words string // follows the key: `= "x"`, "set", `containing "x"`, "> 3"
-	match func(otlpsink.Value) bool
+	match func(spanstore.Value) bool
 }
 
 // String is the matcher in words, as it follows an attribute key.
@@ -84,20 +83,20 @@ func (m Matcher) String() string { return m.words }
 
 // Exists matches any value: the attribute is present.
 func Exists() Matcher {
-	return Matcher{words: "set", match: func(otlpsink.Value) bool { return true }}
+	return Matcher{words: "set", match: func(spanstore.Value) bool { return true }}
 }
 
 // Contains matches a string attribute holding x as a substring, or a slice
 // attribute holding an element equal to x.
 func Contains(x any) Matcher {
-	want := otlpsink.ValueOf(x)
-	return Matcher{words: "containing " + show(want), match: func(v otlpsink.Value) bool {
+	want := spanstore.ValueOf(x)
+	return Matcher{words: "containing " + show(want), match: func(v spanstore.Value) bool {
 		switch v.Kind() {
-		case otlpsink.KindString:
-			return want.Kind() == otlpsink.KindString && strings.Contains(v.Str(), want.Str())
-		case otlpsink.KindBytes:
+		case spanstore.KindString:
+			return want.Kind() == spanstore.KindString && strings.Contains(v.Str(), want.Str())
+		case spanstore.KindBytes:
 			return bytes.Contains(v.Bytes(), []byte(want.AsString()))
-		case otlpsink.KindSlice:
+		case spanstore.KindSlice:
 			for _, e := range v.Slice() {
 				if e.Equal(want) {
 					return true
@@ -113,7 +112,7 @@ func Contains(x any) Matcher {
 // does: a bad pattern is a bug in the test.
 func Matches(re string) Matcher {
 	rx := regexp.MustCompile(re)
-	return Matcher{words: "matching /" + re + "/", match: func(v otlpsink.Value) bool {
+	return Matcher{words: "matching /" + re + "/", match: func(v spanstore.Value) bool {
 		return rx.MatchString(v.AsString())
 	}}
 }
@@ -133,8 +132,8 @@ func LessThan(x any) Matcher { return compare("<", x, func(c int) bool { return 
 func AtMost(x any) Matcher { return compare("<=", x, func(c int) bool { return c <= 0 }) }
 
 func compare(op string, x any, ok func(int) bool) Matcher {
-	want := otlpsink.ValueOf(x)
-	return Matcher{words: op + " " + show(want), match: func(v otlpsink.Value) bool {
+	want := spanstore.ValueOf(x)
+	return Matcher{words: op + " " + show(want), match: func(v spanstore.Value) bool {
 		c, isNum := v.Compare(want)
 		return isNum && ok(c)
 	}}
@@ -146,16 +145,16 @@ func matcherOf(x any) Matcher {
 	if m, ok := x.(Matcher); ok {
 		return m
 	}
-	want := otlpsink.ValueOf(x)
-	return Matcher{words: "= " + show(want), match: func(v otlpsink.Value) bool { return v.Equal(want) }}
+	want := spanstore.ValueOf(x)
+	return Matcher{words: "= " + show(want), match: func(v spanstore.Value) bool { return v.Equal(want) }}
 }
 
 // show renders a value for messages: strings quoted, so "42" and 42 differ.
-func show(v otlpsink.Value) string {
+func show(v spanstore.Value) string {
 	switch v.Kind() {
-	case otlpsink.KindString, otlpsink.KindBytes:
+	case spanstore.KindString, spanstore.KindBytes:
 		return strconv.Quote(v.AsString())
-	case otlpsink.KindEmpty:
+	case spanstore.KindEmpty:
 		return "(empty)"
 	}
 	return v.AsString()
@@ -164,9 +163,3 @@ func show(v otlpsink.Value) string {
 func quote(s string) string { return strconv.Quote(s) }
 
 // plural returns "1 span" or "2 spans".
-func plural(n int, one string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %ss", n, one)
-}

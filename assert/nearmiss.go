@@ -3,14 +3,14 @@ package assert
 import (
 	"fmt"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // NearMiss is a span that met every condition of a query but one: usually
 // the answer to "why did my assertion fail?" (a wrong attribute value, a
 // parent that never arrived, another correlation ID).
 type NearMiss struct {
-	Span otlpsink.Span
+	Span spanstore.Span
 	// Missed is the condition the span failed, in the query's words.
 	Missed string
 	// Seen is what the span had instead, e.g. `event_name = "payment.failed"`.
@@ -40,15 +40,15 @@ func nearMisses(v *view, q Query) ([]NearMiss, int) {
 		return nil, 0
 	}
 	f, _ := q.filter()
-	var cands []otlpsink.Span
+	var cands []spanstore.Span
 	if f.Correlation != "" {
-		cands = v.src.Spans(otlpsink.Filter{Correlation: f.Correlation})
+		cands = v.src.Spans(spanstore.Filter{Correlation: f.Correlation})
 	}
 	if len(cands) == 0 && f.Name != "" {
-		cands = v.src.Spans(otlpsink.Filter{Name: f.Name})
+		cands = v.src.Spans(spanstore.Filter{Name: f.Name})
 	}
 	if len(cands) == 0 && !f.TraceID.IsZero() {
-		cands = v.src.Trace(f.TraceID)
+		cands = v.src.Spans(spanstore.Filter{TraceID: f.TraceID})
 	}
 	if len(cands) == 0 && f.Correlation == "" && f.Name == "" && f.TraceID.IsZero() {
 		cands = recent(v.src, maxCandidates)
@@ -84,11 +84,11 @@ func nearMisses(v *view, q Query) ([]NearMiss, int) {
 
 // recent returns up to n of the most recently arrived spans. Seq numbers
 // arrivals over the store's life, so the newest n have the highest.
-func recent(src Source, n int) []otlpsink.Span {
+func recent(src Source, n int) []spanstore.Span {
 	last := src.Stats().Spans
 	if last <= uint64(n) {
-		return src.Spans(otlpsink.Filter{})
+		return src.Spans(spanstore.Filter{})
 	}
 	cut := last - uint64(n)
-	return src.Spans(otlpsink.Filter{Match: func(s *otlpsink.Span) bool { return s.Seq > cut }})
+	return src.Spans(spanstore.Filter{Match: func(s *spanstore.Span) bool { return s.Seq > cut }})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // TestParallelTestsShareOneSink runs 50 parallel tests against one sink fed
@@ -35,7 +36,7 @@ func TestParallelTestsShareOneSink(t *testing.T) {
 				tp := assert.On(t, sink, assert.Settle(50*time.Millisecond)).Require()
 
 				got := tp.DomainEvents(corr).Published(successEvents...)
-				traces := map[otlpsink.TraceID]bool{}
+				traces := map[spanstore.TraceID]bool{}
 				for j, e := range got {
 					if want := instances[(i+j)%len(instances)]; e.Instance != want {
 						t.Errorf("%s published on %s, want %s", e.Name, e.Instance, want)

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Query describes spans: every condition added must hold. Queries are
@@ -31,14 +31,14 @@ type cond struct {
 	trace bool
 
 	// Index hints: the store narrows by these before any Match runs.
-	name    string           // exact span name
-	corr    string           // correlation value
-	traceID otlpsink.TraceID // one trace
-	sub     *Query           // structure: the related span's query
+	name    string            // exact span name
+	corr    string            // correlation value
+	traceID spanstore.TraceID // one trace
+	sub     *Query            // structure: the related span's query
 
-	match func(v *view, s *otlpsink.Span) bool
+	match func(v *view, s *spanstore.Span) bool
 	// seen says what the span had instead, for near misses.
-	seen func(v *view, s *otlpsink.Span) string
+	seen func(v *view, s *spanstore.Span) string
 }
 
 const (
@@ -60,7 +60,7 @@ func (q Query) with(c cond) Query {
 func (q Query) Named(name string) Query {
 	return q.with(cond{
 		words: "named " + quote(name), rank: rankName, name: name,
-		match: func(_ *view, s *otlpsink.Span) bool { return s.Name == name },
+		match: func(_ *view, s *spanstore.Span) bool { return s.Name == name },
 		seen:  seenName,
 	})
 }
@@ -69,7 +69,7 @@ func (q Query) Named(name string) Query {
 func (q Query) NamePrefix(prefix string) Query {
 	return q.with(cond{
 		words: "with a name starting with " + quote(prefix), rank: rankName,
-		match: func(_ *view, s *otlpsink.Span) bool { return strings.HasPrefix(s.Name, prefix) },
+		match: func(_ *view, s *spanstore.Span) bool { return strings.HasPrefix(s.Name, prefix) },
 		seen:  seenName,
 	})
 }
@@ -80,28 +80,28 @@ func (q Query) NameMatches(re string) Query {
 	rx := regexp.MustCompile(re)
 	return q.with(cond{
 		words: "with a name matching /" + re + "/", rank: rankName,
-		match: func(_ *view, s *otlpsink.Span) bool { return rx.MatchString(s.Name) },
+		match: func(_ *view, s *spanstore.Span) bool { return rx.MatchString(s.Name) },
 		seen:  seenName,
 	})
 }
 
-func seenName(_ *view, s *otlpsink.Span) string { return "name " + quote(s.Name) }
+func seenName(_ *view, s *spanstore.Span) string { return "name " + quote(s.Name) }
 
-// Kind selects spans of this kind (otlpsink.KindServer, ...).
-func (q Query) Kind(k otlpsink.SpanKind) Query {
+// Kind selects spans of this kind (spanstore.KindServer, ...).
+func (q Query) Kind(k spanstore.SpanKind) Query {
 	return q.with(cond{
 		words: "of kind " + k.String(), rank: rankOther,
-		match: func(_ *view, s *otlpsink.Span) bool { return s.Kind == k },
-		seen:  func(_ *view, s *otlpsink.Span) string { return "kind " + s.Kind.String() },
+		match: func(_ *view, s *spanstore.Span) bool { return s.Kind == k },
+		seen:  func(_ *view, s *spanstore.Span) string { return "kind " + s.Kind.String() },
 	})
 }
 
-// Status selects spans with this status code (otlpsink.StatusError, ...).
-func (q Query) Status(c otlpsink.StatusCode) Query {
+// Status selects spans with this status code (spanstore.StatusError, ...).
+func (q Query) Status(c spanstore.StatusCode) Query {
 	return q.with(cond{
 		words: "with status " + c.String(), rank: rankOther,
-		match: func(_ *view, s *otlpsink.Span) bool { return s.Status.Code == c },
-		seen: func(_ *view, s *otlpsink.Span) string {
+		match: func(_ *view, s *spanstore.Span) bool { return s.Status.Code == c },
+		seen: func(_ *view, s *spanstore.Span) string {
 			if s.Status.Message != "" {
 				return "status " + s.Status.Code.String() + " " + quote(s.Status.Message)
 			}
@@ -125,7 +125,7 @@ func (q Query) AttrIn(scope Scope, key string, want any) Query {
 	}
 	return q.with(cond{
 		words: words, rank: rankOther,
-		match: func(_ *view, s *otlpsink.Span) bool {
+		match: func(_ *view, s *spanstore.Span) bool {
 			for _, f := range lookupIn(s, scope, key) {
 				if m.match(f.v) {
 					return true
@@ -133,12 +133,12 @@ func (q Query) AttrIn(scope Scope, key string, want any) Query {
 			}
 			return false
 		},
-		seen: func(_ *view, s *otlpsink.Span) string { return seenAttr(s, scope, key) },
+		seen: func(_ *view, s *spanstore.Span) string { return seenAttr(s, scope, key) },
 	})
 }
 
 // seenAttr describes the values of key a span has in scope.
-func seenAttr(s *otlpsink.Span, scope Scope, key string) string {
+func seenAttr(s *spanstore.Span, scope Scope, key string) string {
 	fs := lookupIn(s, scope, key)
 	if len(fs) == 0 {
 		if scope == ScopeAny {
@@ -161,8 +161,8 @@ func seenAttr(s *otlpsink.Span, scope Scope, key string) string {
 func (q Query) HasEvent(name string) Query {
 	return q.with(cond{
 		words: "with event " + quote(name), rank: rankOther,
-		match: func(_ *view, s *otlpsink.Span) bool { return s.HasEvent(name) },
-		seen: func(_ *view, s *otlpsink.Span) string {
+		match: func(_ *view, s *spanstore.Span) bool { return s.HasEvent(name) },
+		seen: func(_ *view, s *spanstore.Span) string {
 			if len(s.Events) == 0 {
 				return "no events"
 			}
@@ -179,8 +179,8 @@ func (q Query) HasEvent(name string) Query {
 func (q Query) Service(name string) Query {
 	return q.with(cond{
 		words: "from service " + quote(name), rank: rankOther,
-		match: func(_ *view, s *otlpsink.Span) bool { return s.Service() == name },
-		seen:  func(_ *view, s *otlpsink.Span) string { return "service " + quote(s.Service()) },
+		match: func(_ *view, s *spanstore.Span) bool { return s.Service() == name },
+		seen:  func(_ *view, s *spanstore.Span) string { return "service " + quote(s.Service()) },
 	})
 }
 
@@ -189,14 +189,14 @@ func (q Query) Service(name string) Query {
 func (q Query) Instance(id string) Query {
 	return q.with(cond{
 		words: "from instance " + quote(id), rank: rankOther,
-		match: func(_ *view, s *otlpsink.Span) bool { return s.Instance() == id },
-		seen:  func(_ *view, s *otlpsink.Span) string { return "instance " + quote(s.Instance()) },
+		match: func(_ *view, s *spanstore.Span) bool { return s.Instance() == id },
+		seen:  func(_ *view, s *spanstore.Span) string { return "instance " + quote(s.Instance()) },
 	})
 }
 
 // Correlated selects the spans of traces correlated with value: traces
 // holding a span that carries value under one of the store's correlation keys
-// (otlpsink.DefaultCorrelationKeys unless the sink was configured otherwise),
+// (spanstore.DefaultCorrelationKeys() unless the sink was configured otherwise),
 // in span, span-event or resource attributes. A child that carries the ID
 // only through its parent, like `publish`, is selected too. The store indexes
 // correlation values, so a correlated query touches only its own spans, and
@@ -204,8 +204,8 @@ func (q Query) Instance(id string) Query {
 func (q Query) Correlated(value string) Query {
 	return q.with(cond{
 		words: "in the trace of correlation " + quote(value), rank: rankWhere, trace: true, corr: value,
-		match: func(v *view, s *otlpsink.Span) bool { return slices.Contains(v.correlations(s.TraceID), value) },
-		seen: func(v *view, s *otlpsink.Span) string {
+		match: func(v *view, s *spanstore.Span) bool { return slices.Contains(v.correlations(s.TraceID), value) },
+		seen: func(v *view, s *spanstore.Span) string {
 			cs := v.correlations(s.TraceID)
 			if len(cs) == 0 {
 				return "a trace with no correlation value"
@@ -220,21 +220,21 @@ func (q Query) Correlated(value string) Query {
 }
 
 // InTrace selects the spans of one trace.
-func (q Query) InTrace(id otlpsink.TraceID) Query {
+func (q Query) InTrace(id spanstore.TraceID) Query {
 	return q.with(cond{
 		words: "in trace " + id.String(), rank: rankWhere, traceID: id,
-		match: func(_ *view, s *otlpsink.Span) bool { return s.TraceID == id },
-		seen:  func(_ *view, s *otlpsink.Span) string { return "trace " + s.TraceID.String() },
+		match: func(_ *view, s *spanstore.Span) bool { return s.TraceID == id },
+		seen:  func(_ *view, s *spanstore.Span) string { return "trace " + s.TraceID.String() },
 	})
 }
 
 // Where selects spans for which f returns true; words describe the
 // condition in messages ("with a retry count below the limit").
-func (q Query) Where(words string, f func(otlpsink.Span) bool) Query {
+func (q Query) Where(words string, f func(spanstore.Span) bool) Query {
 	return q.with(cond{
 		words: words, rank: rankOther,
-		match: func(_ *view, s *otlpsink.Span) bool { return f(*s) },
-		seen:  func(*view, *otlpsink.Span) string { return "does not" },
+		match: func(_ *view, s *spanstore.Span) bool { return f(*s) },
+		seen:  func(*view, *spanstore.Span) string { return "does not" },
 	})
 }
 

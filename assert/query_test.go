@@ -6,10 +6,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/traceproof/traceproof/assert"
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
-func names(spans []otlpsink.Span) []string {
+func names(spans []spanstore.Span) []string {
 	out := make([]string, len(spans))
 	for i, s := range spans {
 		out[i] = s.Name + "@" + s.Instance()
@@ -17,7 +17,7 @@ func names(spans []otlpsink.Span) []string {
 	return out
 }
 
-func wantFind(t *testing.T, st *otlpsink.Store, q assert.Query, want ...string) {
+func wantFind(t *testing.T, st *spanstore.Store, q assert.Query, want ...string) {
 	t.Helper()
 	got := names(q.Find(st))
 	if len(got) != len(want) {
@@ -41,7 +41,7 @@ func TestQueryDescribesItself(t *testing.T) {
 		{assert.Spans(), "any spans"},
 		{assert.Spans().Correlated("abc").Attr("event_name", "payment.processed").Named("publish_event"),
 			`spans named "publish_event" with event_name = "payment.processed" in the trace of correlation "abc"`},
-		{assert.Spans().NamePrefix("pub").Kind(otlpsink.KindServer).Status(otlpsink.StatusError),
+		{assert.Spans().NamePrefix("pub").Kind(spanstore.KindServer).Status(spanstore.StatusError),
 			`spans with a name starting with "pub" of kind Server with status Error`},
 		{assert.Spans().NameMatches("^pub(lish)?$").AttrIn(assert.ScopeEvents, "task_uuid", assert.Exists()),
 			`spans with a name matching /^pub(lish)?$/ with span-event attribute task_uuid set`},
@@ -63,13 +63,13 @@ func TestQueryDescribesItself(t *testing.T) {
 
 func TestQueryPredicates(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	r := ingest(st, "w-1", span{name: "route_event", at: 0,
 		attrs:  []any{"event_name", "order.validated", "retries", 3, "ratio", 0.5, "tags", []any{"a", "b"}, "n", "42"},
 		events: []event{{"Routing domain event", []any{"correlation_id", "c-1", "event_name", "order.validated"}}},
 		kind:   ptrace.SpanKindServer})[0]
 	p := ingest(st, "w-2", span{name: "publish", trace: r.trace, parent: r.id, at: 1,
-		attrs: []any{"event_name", "order.validated"}, status: otlpsink.StatusError})[0]
+		attrs: []any{"event_name", "order.validated"}, status: spanstore.StatusError})[0]
 	ingest(st, "w-2", span{name: "send_json_message", trace: r.trace, parent: p.id, at: 2})
 	ingest(st, "w-3", span{name: "publish", attrs: []any{"event_name", "other"}})
 
@@ -77,8 +77,8 @@ func TestQueryPredicates(t *testing.T) {
 	wantFind(t, st, S().Named("publish"), "publish@w-2", "publish@w-3")
 	wantFind(t, st, S().NamePrefix("pub"), "publish@w-2", "publish@w-3")
 	wantFind(t, st, S().NameMatches("^(route|send)_"), "route_event@w-1", "send_json_message@w-2")
-	wantFind(t, st, S().Kind(otlpsink.KindServer), "route_event@w-1")
-	wantFind(t, st, S().Status(otlpsink.StatusError), "publish@w-2")
+	wantFind(t, st, S().Kind(spanstore.KindServer), "route_event@w-1")
+	wantFind(t, st, S().Status(spanstore.StatusError), "publish@w-2")
 	// Typed equality: 3 is 3 and 3.0, never "3"; "42" is a string.
 	wantFind(t, st, S().Attr("retries", 3), "route_event@w-1")
 	wantFind(t, st, S().Attr("retries", 3.0), "route_event@w-1")
@@ -99,13 +99,13 @@ func TestQueryPredicates(t *testing.T) {
 	wantFind(t, st, S().AttrIn(assert.ScopeResource, "service.instance.id", "w-3"), "publish@w-3")
 	wantFind(t, st, S().HasEvent("Routing domain event"), "route_event@w-1")
 	wantFind(t, st, S().Service("tasker-core").Instance("w-2"), "publish@w-2", "send_json_message@w-2")
-	wantFind(t, st, S().Where("with an odd instance", func(s otlpsink.Span) bool { return s.Instance() != "w-2" }),
+	wantFind(t, st, S().Where("with an odd instance", func(s spanstore.Span) bool { return s.Instance() != "w-2" }),
 		"route_event@w-1", "publish@w-3")
 	// Correlation reaches the whole trace: publish carries it only through
 	// its parent.
 	wantFind(t, st, S().Correlated("c-1"), "route_event@w-1", "publish@w-2", "send_json_message@w-2")
 	wantFind(t, st, S().Named("publish").Correlated("c-1"), "publish@w-2")
-	wantFind(t, st, S().InTrace(otlpsink.TraceID(traceID(r.trace))), "route_event@w-1", "publish@w-2", "send_json_message@w-2")
+	wantFind(t, st, S().InTrace(spanstore.TraceID(traceID(r.trace))), "route_event@w-1", "publish@w-2", "send_json_message@w-2")
 	// Structure.
 	wantFind(t, st, S().HasChild(S().Named("publish")), "route_event@w-1")
 	wantFind(t, st, S().HasChild(S().Named("send_json_message")), "publish@w-2")
@@ -127,7 +127,7 @@ func TestQueryIsImmutable(t *testing.T) {
 
 func TestStructureQueryWakesOnChildWithoutCorrelation(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	r := ingest(st, "w-1", span{name: "route_event"})[0]
 	src := &hooked{Store: st, at: 1, hook: func() {
 		ingest(st, "w-1", span{name: "publish", trace: r.trace, parent: r.id})
@@ -139,7 +139,7 @@ func TestStructureQueryWakesOnChildWithoutCorrelation(t *testing.T) {
 
 func TestNearMissOnAStructureCondition(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	fast(st, "worker-1", "c-1", "payment.processed", 0)
 	confirmed := S().Named("route_event").Attr("event_name", "payment.processed").Correlated("c-1").
 		HasChild(S().Named("publish_event").HasEvent("Domain event published successfully"))

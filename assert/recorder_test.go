@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // recorder is a testing.TB that records failures instead of failing the real
@@ -112,7 +112,7 @@ func passes(t *testing.T, body func(tb testing.TB)) {
 }
 
 // wantCount fails tb unless an assertion returned n spans.
-func wantCount(tb testing.TB, got []otlpsink.Span, n int) {
+func wantCount(tb testing.TB, got []spanstore.Span, n int) {
 	tb.Helper()
 	if len(got) != n {
 		tb.Errorf("got %d spans, want %d", len(got), n)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/traceproof/traceproof/assert"
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Exactly, OncePer and Published share one wait-then-settle loop; these
@@ -18,7 +18,7 @@ type settler struct {
 	name string
 	// meet ingests what the assertion asks for; extra ingests one span set
 	// too many (a second publish, a step run twice, an event published twice).
-	meet, extra func(st *otlpsink.Store)
+	meet, extra func(st *spanstore.Store)
 	check       func(ctx context.Context, c *assert.Checker) error
 	// extraFound are in the report when extra arrives in the settle window;
 	// endedFound matches its Found line when the context ends during it.
@@ -28,8 +28,8 @@ type settler struct {
 
 var settlers = []settler{{
 	name:  "Exactly",
-	meet:  func(st *otlpsink.Store) { fast(st, "worker-1", "c-1", "order.validated", 0) },
-	extra: func(st *otlpsink.Store) { fast(st, "worker-2", "c-1", "order.validated", 50*time.Millisecond) },
+	meet:  func(st *spanstore.Store) { fast(st, "worker-1", "c-1", "order.validated", 0) },
+	extra: func(st *spanstore.Store) { fast(st, "worker-2", "c-1", "order.validated", 50*time.Millisecond) },
 	check: func(ctx context.Context, c *assert.Checker) error {
 		_, err := c.Exactly(ctx, S().Named("publish").Correlated("c-1"), 1)
 		return err
@@ -39,8 +39,8 @@ var settlers = []settler{{
 	endedFound: regexp.MustCompile(`^found 1, but the context ended \d+ms into the settle window \(context deadline exceeded\)$`),
 }, {
 	name:  "OncePer",
-	meet:  func(st *otlpsink.Store) { ingest(st, "worker-1", step("validate", 0, "c-1")) },
-	extra: func(st *otlpsink.Store) { ingest(st, "worker-2", step("validate", 70*time.Millisecond, "c-1")) },
+	meet:  func(st *spanstore.Store) { ingest(st, "worker-1", step("validate", 0, "c-1")) },
+	extra: func(st *spanstore.Store) { ingest(st, "worker-2", step("validate", 70*time.Millisecond, "c-1")) },
 	check: func(ctx context.Context, c *assert.Checker) error {
 		_, err := c.OncePer(ctx, S().Named("execute_step").Correlated("c-1"), "step_name", "validate")
 		return err
@@ -50,8 +50,8 @@ var settlers = []settler{{
 	endedFound: regexp.MustCompile(`^the context ended during the settle window \(context deadline exceeded\)$`),
 }, {
 	name:  "Published",
-	meet:  func(st *otlpsink.Store) { fast(st, "worker-rust-1", "c-1", "order.validated", 0) },
-	extra: func(st *otlpsink.Store) { fast(st, "worker-rust-2", "c-1", "order.validated", time.Second) },
+	meet:  func(st *spanstore.Store) { fast(st, "worker-rust-1", "c-1", "order.validated", 0) },
+	extra: func(st *spanstore.Store) { fast(st, "worker-rust-2", "c-1", "order.validated", time.Second) },
 	check: func(ctx context.Context, c *assert.Checker) error {
 		_, err := c.Published(ctx, "c-1", assert.Fast("order.validated"))
 		return err
@@ -63,11 +63,11 @@ var settlers = []settler{{
 
 // eachSettler runs body as a parallel subtest for each settler, on a fresh
 // store that holds what the settler asks for.
-func eachSettler(t *testing.T, body func(t *testing.T, s settler, st *otlpsink.Store)) {
+func eachSettler(t *testing.T, body func(t *testing.T, s settler, st *spanstore.Store)) {
 	for _, s := range settlers {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			st := otlpsink.NewStore()
+			st := spanstore.New()
 			s.meet(st)
 			body(t, s, st)
 		})
@@ -88,7 +88,7 @@ func failure(t *testing.T, err error) *assert.Failure {
 // when it arrives, not when the window closes.
 func TestExtraInTheSettleWindowFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	eachSettler(t, func(t *testing.T, s settler, st *otlpsink.Store) {
+	eachSettler(t, func(t *testing.T, s settler, st *spanstore.Store) {
 		src := &hooked{Store: st, at: 1, hook: func() { s.extra(st) }}
 		start := time.Now()
 		err := s.check(context.Background(), assert.Check(src, assert.Settle(time.Minute)))
@@ -103,7 +103,7 @@ func TestExtraInTheSettleWindowFailsAtOnce(t *testing.T) {
 // answer that came just in time still gets its full window.
 func TestSettleWindowOutlivesTheTimeout(t *testing.T) {
 	t.Parallel()
-	eachSettler(t, func(t *testing.T, s settler, st *otlpsink.Store) {
+	eachSettler(t, func(t *testing.T, s settler, st *spanstore.Store) {
 		const window = 100 * time.Millisecond
 		start := time.Now()
 		if err := s.check(context.Background(), assert.Check(st, assert.Timeout(time.Millisecond), assert.Settle(window))); err != nil {
@@ -119,7 +119,7 @@ func TestSettleWindowOutlivesTheTimeout(t *testing.T) {
 // it ended there rather than that spans were missing.
 func TestContextEndingInTheSettleWindow(t *testing.T) {
 	t.Parallel()
-	eachSettler(t, func(t *testing.T, s settler, st *otlpsink.Store) {
+	eachSettler(t, func(t *testing.T, s settler, st *spanstore.Store) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		err := s.check(ctx, assert.Check(st, assert.Settle(time.Minute)))
@@ -138,7 +138,7 @@ func TestContextEndingInTheSettleWindow(t *testing.T) {
 func TestSettleWindowIsNotExtendedByWakes(t *testing.T) {
 	t.Parallel()
 	const window, wakeAt = 2 * time.Second, 1500 * time.Millisecond
-	eachSettler(t, func(t *testing.T, s settler, st *otlpsink.Store) {
+	eachSettler(t, func(t *testing.T, s settler, st *spanstore.Store) {
 		src := &hooked{Store: st} // counts the looks; no hook
 		wake := time.AfterFunc(wakeAt, func() {
 			ingest(st, "worker-3", span{name: "finalize_task", attrs: []any{"correlation_id", "c-1"}})

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/traceproof/traceproof/assert"
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // base is the clock of built spans, so messages show stable times.
@@ -41,7 +41,7 @@ type span struct {
 	at            time.Duration // start, after base
 	attrs         []any         // key, value, key, value...
 	events        []event
-	status        otlpsink.StatusCode
+	status        spanstore.StatusCode
 	statusMessage string
 	kind          ptrace.SpanKind
 }
@@ -61,9 +61,9 @@ func putAll(m pcommon.Map, kvs []any) {
 
 // ingest stores spans as one export request of instance (service
 // tasker-core), and returns them with their IDs filled in.
-func ingest(st *otlpsink.Store, instance string, spans ...span) []span {
+func ingest(st *spanstore.Store, instance string, spans ...span) []span {
 	td := build(instance, spans)
-	st.Ingest(td, otlpsink.Origin{Sender: "127.0.0.1:" + instance, Transport: otlpsink.TransportAPI})
+	st.Ingest(td, spanstore.Origin{Sender: "127.0.0.1:" + instance, Transport: spanstore.TransportAPI})
 	return spans
 }
 
@@ -137,39 +137,48 @@ func fastChild(r span) span {
 }
 
 // durable emits a durable event's spans; ok says whether it confirmed.
-func durable(st *otlpsink.Store, instance, corr, name string, at time.Duration, ok bool) {
+func durable(st *spanstore.Store, instance, corr, name string, at time.Duration, ok bool) {
 	r := route(corr, name, assert.DeliveryDurable, at)
 	p := durableChild(r, corr, ok)
 	ingest(st, instance, r, p, sendChild(p))
 }
 
-func fast(st *otlpsink.Store, instance, corr, name string, at time.Duration) {
+func fast(st *spanstore.Store, instance, corr, name string, at time.Duration) {
 	r := route(corr, name, assert.DeliveryFast, at)
 	ingest(st, instance, r, fastChild(r))
 }
 
-// hooked is a Source that runs a hook after a chosen Watch call, so a test
-// can make a span arrive while an assertion waits, at a known point, without
-// sleeping.
+// hooked is a Source that runs a hook after a chosen watch (a Changed call
+// and the Spans call after it), so a test can make a span arrive while an
+// assertion waits, at a known point, without sleeping.
 type hooked struct {
-	*otlpsink.Store
-	mu    sync.Mutex
-	calls int
-	at    int                        // run hook after this Watch call (1-based)
-	when  func([]otlpsink.Span) bool // or after the first call whose answer satisfies when
-	hook  func()
-	done  bool
+	*spanstore.Store
+	mu       sync.Mutex
+	calls    int
+	watching bool                        // a Changed call awaits its Spans call
+	at       int                         // run hook after this watch (1-based)
+	when     func([]spanstore.Span) bool // or after the first watch whose answer satisfies when
+	hook     func()
+	done     bool
 }
 
-// Changed counts as a Watch call, so hooks fire on either kind of wait.
-func (h *hooked) Changed(f otlpsink.Filter) <-chan struct{} {
-	_, ch := h.Watch(f)
-	return ch
-}
-
-func (h *hooked) Watch(f otlpsink.Filter) ([]otlpsink.Span, <-chan struct{}) {
-	spans, ch := h.Store.Watch(f)
+func (h *hooked) Changed(f spanstore.Filter) <-chan struct{} {
 	h.mu.Lock()
+	h.watching = true
+	h.mu.Unlock()
+	return h.Store.Changed(f)
+}
+
+// Spans runs the hook after the answer of a watch is computed: the spans it
+// ingests close the channel the waiter holds, and the waiter wakes.
+func (h *hooked) Spans(f spanstore.Filter) []spanstore.Span {
+	spans := h.Store.Spans(f)
+	h.mu.Lock()
+	if !h.watching {
+		h.mu.Unlock()
+		return spans
+	}
+	h.watching = false
 	h.calls++
 	run := !h.done && ((h.when == nil && h.calls == h.at) || (h.when != nil && h.when(spans)))
 	if run {
@@ -177,7 +186,7 @@ func (h *hooked) Watch(f otlpsink.Filter) ([]otlpsink.Span, <-chan struct{}) {
 	}
 	h.mu.Unlock()
 	if run {
-		h.hook() // the spans it ingests close ch: the waiter wakes
+		h.hook()
 	}
-	return spans, ch
+	return spans
 }

@@ -3,7 +3,7 @@ package assert
 import (
 	"strings"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Structure conditions relate a span to others of its own trace, where
@@ -15,7 +15,7 @@ import (
 // HasChild selects spans with at least one direct child matching sub.
 func (q Query) HasChild(sub Query) Query {
 	return q.with(structure("with a child "+sub.nest("span"), sub,
-		func(v *view, s *otlpsink.Span) bool {
+		func(v *view, s *spanstore.Span) bool {
 			for _, c := range v.trace(s.TraceID).children(s.SpanID) {
 				if sub.matchAll(v, c) {
 					return true
@@ -23,7 +23,7 @@ func (q Query) HasChild(sub Query) Query {
 			}
 			return false
 		},
-		func(v *view, s *otlpsink.Span) string {
+		func(v *view, s *spanstore.Span) string {
 			return listSpans("children", "no children received", v.trace(s.TraceID).children(s.SpanID))
 		}))
 }
@@ -31,7 +31,7 @@ func (q Query) HasChild(sub Query) Query {
 // HasDescendant selects spans with a child, grandchild, ... matching sub.
 func (q Query) HasDescendant(sub Query) Query {
 	return q.with(structure("with a descendant "+sub.nest("span"), sub,
-		func(v *view, s *otlpsink.Span) bool {
+		func(v *view, s *spanstore.Span) bool {
 			for _, d := range v.trace(s.TraceID).descendants(s.SpanID) {
 				if sub.matchAll(v, d) {
 					return true
@@ -39,7 +39,7 @@ func (q Query) HasDescendant(sub Query) Query {
 			}
 			return false
 		},
-		func(v *view, s *otlpsink.Span) string {
+		func(v *view, s *spanstore.Span) string {
 			return listSpans("descendants", "no descendants received", v.trace(s.TraceID).descendants(s.SpanID))
 		}))
 }
@@ -47,17 +47,17 @@ func (q Query) HasDescendant(sub Query) Query {
 // ChildOf selects spans whose parent matches sub.
 func (q Query) ChildOf(sub Query) Query {
 	return q.with(structure("whose parent is "+sub.nest("a span"), sub,
-		func(v *view, s *otlpsink.Span) bool {
+		func(v *view, s *spanstore.Span) bool {
 			p := v.trace(s.TraceID).span(s.ParentSpanID)
 			return p != nil && sub.matchAll(v, p)
 		},
-		func(v *view, s *otlpsink.Span) string { return seenParent(v, s, sub) }))
+		func(v *view, s *spanstore.Span) string { return seenParent(v, s, sub) }))
 }
 
 // DescendantOf selects spans with a parent, grandparent, ... matching sub.
 func (q Query) DescendantOf(sub Query) Query {
 	return q.with(structure("under "+sub.nest("a span"), sub,
-		func(v *view, s *otlpsink.Span) bool {
+		func(v *view, s *spanstore.Span) bool {
 			for _, a := range v.trace(s.TraceID).ancestors(s) {
 				if sub.matchAll(v, a) {
 					return true
@@ -65,7 +65,7 @@ func (q Query) DescendantOf(sub Query) Query {
 			}
 			return false
 		},
-		func(v *view, s *otlpsink.Span) string {
+		func(v *view, s *spanstore.Span) string {
 			if s.IsRoot() {
 				return "a root span"
 			}
@@ -73,7 +73,7 @@ func (q Query) DescendantOf(sub Query) Query {
 		}))
 }
 
-func structure(words string, sub Query, match func(*view, *otlpsink.Span) bool, seen func(*view, *otlpsink.Span) string) cond {
+func structure(words string, sub Query, match func(*view, *spanstore.Span) bool, seen func(*view, *spanstore.Span) string) cond {
 	return cond{words: words, rank: rankStructure, trace: true, sub: &sub, match: match, seen: seen}
 }
 
@@ -87,7 +87,7 @@ func (q Query) nest(subject string) string {
 }
 
 // seenParent describes a span's parent, and how it misses sub.
-func seenParent(v *view, s *otlpsink.Span, sub Query) string {
+func seenParent(v *view, s *spanstore.Span, sub Query) string {
 	if s.IsRoot() {
 		return "no parent (a root span)"
 	}
@@ -104,7 +104,7 @@ func seenParent(v *view, s *otlpsink.Span, sub Query) string {
 	return out
 }
 
-func listSpans(what, none string, spans []*otlpsink.Span) string {
+func listSpans(what, none string, spans []*spanstore.Span) string {
 	if len(spans) == 0 {
 		return none
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // tally counts what the suite proved, for the summary printed at the end.
@@ -39,12 +39,12 @@ func printSummary(w io.Writer, code int) {
 		st.Spans, st.Requests, formatCounts(st.ByTransport), st.Evicted, st.Rejected, st.DecodeErrors, st.RefusedTotal())
 
 	steps := map[string]int{} // instance → execute_step spans
-	for _, s := range sys.Sink.Spans(otlpsink.Filter{Name: "execute_step"}) {
+	for _, s := range sys.Sink.Spans(spanstore.Filter{Name: "execute_step"}) {
 		steps[s.Instance()]++
 	}
 	fmt.Fprintf(w, "  %-22s %10s %8s\n", "instance", "spans", "steps")
 	insts := st.Instances
-	slices.SortFunc(insts, func(a, b otlpsink.InstanceStats) int { return cmp.Compare(a.Instance, b.Instance) })
+	slices.SortFunc(insts, func(a, b spanstore.InstanceStats) int { return cmp.Compare(a.Instance, b.Instance) })
 	for _, in := range insts {
 		fmt.Fprintf(w, "  %-22s %10d %8d\n", in.Instance, in.Spans, steps[in.Instance])
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // What node/send.js emits; see the domain-event table in DESIGN.md.
@@ -60,14 +61,14 @@ func TestNodeSDKEveryTransport(t *testing.T) {
 	cases := []struct {
 		protocol otlpsink.Protocol
 		gzip     bool
-		want     otlpsink.Origin
+		want     spanstore.Origin
 	}{
-		{otlpsink.ProtocolHTTPJSON, false, otlpsink.Origin{Transport: otlpsink.TransportHTTP, Encoding: otlpsink.EncodingJSON}},
-		{otlpsink.ProtocolHTTPJSON, true, otlpsink.Origin{Transport: otlpsink.TransportHTTP, Encoding: otlpsink.EncodingJSON, Compressed: true}},
-		{otlpsink.ProtocolHTTPProtobuf, false, otlpsink.Origin{Transport: otlpsink.TransportHTTP, Encoding: otlpsink.EncodingProto}},
-		{otlpsink.ProtocolHTTPProtobuf, true, otlpsink.Origin{Transport: otlpsink.TransportHTTP, Encoding: otlpsink.EncodingProto, Compressed: true}},
-		{otlpsink.ProtocolGRPC, false, otlpsink.Origin{Transport: otlpsink.TransportGRPC, Encoding: otlpsink.EncodingProto}},
-		{otlpsink.ProtocolGRPC, true, otlpsink.Origin{Transport: otlpsink.TransportGRPC, Encoding: otlpsink.EncodingProto, Compressed: true}},
+		{otlpsink.ProtocolHTTPJSON, false, spanstore.Origin{Transport: spanstore.TransportHTTP, Encoding: spanstore.EncodingJSON}},
+		{otlpsink.ProtocolHTTPJSON, true, spanstore.Origin{Transport: spanstore.TransportHTTP, Encoding: spanstore.EncodingJSON, Compressed: true}},
+		{otlpsink.ProtocolHTTPProtobuf, false, spanstore.Origin{Transport: spanstore.TransportHTTP, Encoding: spanstore.EncodingProto}},
+		{otlpsink.ProtocolHTTPProtobuf, true, spanstore.Origin{Transport: spanstore.TransportHTTP, Encoding: spanstore.EncodingProto, Compressed: true}},
+		{otlpsink.ProtocolGRPC, false, spanstore.Origin{Transport: spanstore.TransportGRPC, Encoding: spanstore.EncodingProto}},
+		{otlpsink.ProtocolGRPC, true, spanstore.Origin{Transport: spanstore.TransportGRPC, Encoding: spanstore.EncodingProto, Compressed: true}},
 	}
 	for _, tc := range cases {
 		name, compression := caseName(tc.protocol), "none"
@@ -107,12 +108,12 @@ func TestNodeSDKEveryTransport(t *testing.T) {
 func TestNodeSDKBearerToken(t *testing.T) {
 	const token = "t"
 	for _, protocol := range []otlpsink.Protocol{otlpsink.ProtocolHTTPJSON, otlpsink.ProtocolHTTPProtobuf, otlpsink.ProtocolGRPC} {
-		want := otlpsink.Origin{Transport: otlpsink.TransportHTTP, Encoding: otlpsink.EncodingProto}
+		want := spanstore.Origin{Transport: spanstore.TransportHTTP, Encoding: spanstore.EncodingProto}
 		switch protocol {
 		case otlpsink.ProtocolHTTPJSON:
-			want.Encoding = otlpsink.EncodingJSON
+			want.Encoding = spanstore.EncodingJSON
 		case otlpsink.ProtocolGRPC:
-			want.Transport = otlpsink.TransportGRPC
+			want.Transport = spanstore.TransportGRPC
 		}
 		const headersVar = "OTEL_EXPORTER_OTLP_HEADERS="
 
@@ -201,7 +202,7 @@ func expectRefused(t *testing.T, sink *otlpsink.Sink, r run, protocol otlpsink.P
 	if st.Refused["unauthenticated"] != 1 || st.RefusedTotal() != 1 {
 		t.Errorf("want exactly 1 request refused as unauthenticated, got %v\n%s", st.Refused, st)
 	}
-	if st.Spans != 0 || st.Stored != 0 || len(sink.Correlated(corr)) != 0 {
+	if st.Spans != 0 || st.Stored != 0 || len(sink.Store().Correlated(corr)) != 0 {
 		t.Errorf("a refused request stored spans:\n%s", st)
 	}
 }
@@ -209,9 +210,9 @@ func expectRefused(t *testing.T, sink *otlpsink.Sink, r run, protocol otlpsink.P
 // checkTrace checks the three spans of one domain event against what send.js
 // emitted, field by field, so that any loss or mistyping on the way (IDs,
 // attribute types, events, resource, scope, kind, status, timestamps) shows.
-func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance string, want otlpsink.Origin) {
+func checkTrace(t *testing.T, spans []spanstore.Span, r run, corr, instance string, want spanstore.Origin) {
 	t.Helper()
-	by := map[string]otlpsink.Span{}
+	by := map[string]spanstore.Span{}
 	for _, s := range spans {
 		if _, dup := by[s.Name]; dup {
 			t.Errorf("span %q arrived twice", s.Name)
@@ -248,50 +249,50 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 
 	// Attributes, with their types.
 	wantKeys(t, "route_event", route.Attributes, "delivery_mode", "event_name", "namespace")
-	wantAttr(t, "route_event", route.Attributes, "delivery_mode", otlpsink.KindString, deliveryMode)
-	wantAttr(t, "route_event", route.Attributes, "event_name", otlpsink.KindString, eventName)
-	wantAttr(t, "route_event", route.Attributes, "namespace", otlpsink.KindString, namespace)
+	wantAttr(t, "route_event", route.Attributes, "delivery_mode", spanstore.KindString, deliveryMode)
+	wantAttr(t, "route_event", route.Attributes, "event_name", spanstore.KindString, eventName)
+	wantAttr(t, "route_event", route.Attributes, "namespace", spanstore.KindString, namespace)
 
 	wantKeys(t, "publish_event", publish.Attributes, "event_name", "namespace", "correlation_id",
 		"interop.retry_count", "interop.max_safe_int", "interop.negative", "interop.ratio",
 		"interop.durable", "interop.tags", "interop.partitions")
-	wantAttr(t, "publish_event", publish.Attributes, "event_name", otlpsink.KindString, eventName)
-	wantAttr(t, "publish_event", publish.Attributes, "namespace", otlpsink.KindString, namespace)
-	wantAttr(t, "publish_event", publish.Attributes, "correlation_id", otlpsink.KindString, corr)
-	wantAttr(t, "publish_event", publish.Attributes, "interop.retry_count", otlpsink.KindInt, 42)
-	wantAttr(t, "publish_event", publish.Attributes, "interop.max_safe_int", otlpsink.KindInt, int64(maxSafeInt))
-	wantAttr(t, "publish_event", publish.Attributes, "interop.negative", otlpsink.KindInt, -7)
-	wantAttr(t, "publish_event", publish.Attributes, "interop.ratio", otlpsink.KindDouble, 0.75)
-	wantAttr(t, "publish_event", publish.Attributes, "interop.durable", otlpsink.KindBool, true)
-	wantAttr(t, "publish_event", publish.Attributes, "interop.tags", otlpsink.KindSlice, []string{"alpha", "beta"})
-	wantElems(t, "publish_event", publish.Attributes, "interop.tags", otlpsink.KindString)
-	wantAttr(t, "publish_event", publish.Attributes, "interop.partitions", otlpsink.KindSlice, []int{1, 2, 3})
-	wantElems(t, "publish_event", publish.Attributes, "interop.partitions", otlpsink.KindInt)
+	wantAttr(t, "publish_event", publish.Attributes, "event_name", spanstore.KindString, eventName)
+	wantAttr(t, "publish_event", publish.Attributes, "namespace", spanstore.KindString, namespace)
+	wantAttr(t, "publish_event", publish.Attributes, "correlation_id", spanstore.KindString, corr)
+	wantAttr(t, "publish_event", publish.Attributes, "interop.retry_count", spanstore.KindInt, 42)
+	wantAttr(t, "publish_event", publish.Attributes, "interop.max_safe_int", spanstore.KindInt, int64(maxSafeInt))
+	wantAttr(t, "publish_event", publish.Attributes, "interop.negative", spanstore.KindInt, -7)
+	wantAttr(t, "publish_event", publish.Attributes, "interop.ratio", spanstore.KindDouble, 0.75)
+	wantAttr(t, "publish_event", publish.Attributes, "interop.durable", spanstore.KindBool, true)
+	wantAttr(t, "publish_event", publish.Attributes, "interop.tags", spanstore.KindSlice, []string{"alpha", "beta"})
+	wantElems(t, "publish_event", publish.Attributes, "interop.tags", spanstore.KindString)
+	wantAttr(t, "publish_event", publish.Attributes, "interop.partitions", spanstore.KindSlice, []int{1, 2, 3})
+	wantElems(t, "publish_event", publish.Attributes, "interop.partitions", spanstore.KindInt)
 	if v, _ := publish.Attributes.Get("interop.retry_count"); !v.Equal(42) || v.Int() != 42 {
 		t.Errorf("publish_event: interop.retry_count = %v, does not equal Go's 42", v)
 	}
 
 	wantKeys(t, "send_json_message", send.Attributes, "queue")
-	wantAttr(t, "send_json_message", send.Attributes, "queue", otlpsink.KindString, queue)
+	wantAttr(t, "send_json_message", send.Attributes, "queue", spanstore.KindString, queue)
 
 	// Span events, in order, with their attributes and sane times.
 	wantEvents(t, route, "Routing domain event")
 	if len(route.Events) == 1 {
 		as := route.Events[0].Attributes
 		wantKeys(t, "route_event event", as, "delivery_mode", "event_name", "task_uuid", "correlation_id")
-		wantAttr(t, "route_event event", as, "delivery_mode", otlpsink.KindString, deliveryMode)
-		wantAttr(t, "route_event event", as, "event_name", otlpsink.KindString, eventName)
-		wantAttr(t, "route_event event", as, "task_uuid", otlpsink.KindString, r.TaskUUID)
-		wantAttr(t, "route_event event", as, "correlation_id", otlpsink.KindString, corr)
+		wantAttr(t, "route_event event", as, "delivery_mode", spanstore.KindString, deliveryMode)
+		wantAttr(t, "route_event event", as, "event_name", spanstore.KindString, eventName)
+		wantAttr(t, "route_event event", as, "task_uuid", spanstore.KindString, r.TaskUUID)
+		wantAttr(t, "route_event event", as, "correlation_id", spanstore.KindString, corr)
 	}
 	wantEvents(t, publish, "Publishing domain event", "Domain event published successfully")
 	if len(publish.Events) == 2 {
 		as := publish.Events[0].Attributes
 		wantKeys(t, "publish_event event", as, "event_id", "queue_name", "task_uuid", "correlation_id")
-		wantAttr(t, "publish_event event", as, "event_id", otlpsink.KindString, r.EventID)
-		wantAttr(t, "publish_event event", as, "queue_name", otlpsink.KindString, queue)
-		wantAttr(t, "publish_event event", as, "task_uuid", otlpsink.KindString, r.TaskUUID)
-		wantAttr(t, "publish_event event", as, "correlation_id", otlpsink.KindString, corr)
+		wantAttr(t, "publish_event event", as, "event_id", spanstore.KindString, r.EventID)
+		wantAttr(t, "publish_event event", as, "queue_name", spanstore.KindString, queue)
+		wantAttr(t, "publish_event event", as, "task_uuid", spanstore.KindString, r.TaskUUID)
+		wantAttr(t, "publish_event event", as, "correlation_id", spanstore.KindString, corr)
 		wantKeys(t, "publish_event second event", publish.Events[1].Attributes)
 	}
 	wantEvents(t, send)
@@ -302,12 +303,12 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 	}
 
 	// Kind and status.
-	for name, k := range map[string]otlpsink.SpanKind{"route_event": otlpsink.KindInternal, "publish_event": otlpsink.KindInternal, "send_json_message": otlpsink.KindProducer} {
+	for name, k := range map[string]spanstore.SpanKind{"route_event": spanstore.KindInternal, "publish_event": spanstore.KindInternal, "send_json_message": spanstore.KindProducer} {
 		if got := by[name].Kind; got != k {
 			t.Errorf("%s: kind %s, want %s", name, got, k)
 		}
 	}
-	if publish.Status.Code != otlpsink.StatusOK || route.Status.Code != otlpsink.StatusUnset {
+	if publish.Status.Code != spanstore.StatusOK || route.Status.Code != spanstore.StatusUnset {
 		t.Errorf("statuses: publish_event %s, route_event %s; want Ok, Unset", publish.Status.Code, route.Status.Code)
 	}
 
@@ -326,7 +327,7 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 				r.before.Format(time.RFC3339Nano), r.after.Format(time.RFC3339Nano))
 		}
 	}
-	for _, pc := range [][2]otlpsink.Span{{route, publish}, {publish, send}} {
+	for _, pc := range [][2]spanstore.Span{{route, publish}, {publish, send}} {
 		p, c := pc[0], pc[1]
 		if c.Start.Before(p.Start) {
 			t.Errorf("%s starts at %s, before its parent %s at %s", c.Name, c.Start, p.Name, p.Start)
@@ -340,8 +341,8 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 		if got := s.Service(); got != service {
 			t.Errorf("%s: service.name %q, want %q", name, got, service)
 		}
-		wantAttr(t, name+" resource", res, "service.instance.id", otlpsink.KindString, instance)
-		wantAttr(t, name+" resource", res, "telemetry.sdk.language", otlpsink.KindString, "nodejs")
+		wantAttr(t, name+" resource", res, "service.instance.id", spanstore.KindString, instance)
+		wantAttr(t, name+" resource", res, "telemetry.sdk.language", spanstore.KindString, "nodejs")
 		if s.Scope.Name != scopeName || s.Scope.Version != scopeVersion {
 			t.Errorf("%s: scope %q %q, want %q %q", name, s.Scope.Name, s.Scope.Version, scopeName, scopeVersion)
 		}
@@ -358,7 +359,7 @@ func checkTrace(t *testing.T, spans []otlpsink.Span, r run, corr, instance strin
 	}
 }
 
-func wantAttr(t *testing.T, where string, as otlpsink.Attributes, key string, kind otlpsink.ValueKind, want any) {
+func wantAttr(t *testing.T, where string, as spanstore.Attributes, key string, kind spanstore.ValueKind, want any) {
 	t.Helper()
 	v, ok := as.Get(key)
 	switch {
@@ -372,7 +373,7 @@ func wantAttr(t *testing.T, where string, as otlpsink.Attributes, key string, ki
 }
 
 // wantElems checks the type of every element of an array attribute.
-func wantElems(t *testing.T, where string, as otlpsink.Attributes, key string, kind otlpsink.ValueKind) {
+func wantElems(t *testing.T, where string, as spanstore.Attributes, key string, kind spanstore.ValueKind) {
 	t.Helper()
 	v, _ := as.Get(key)
 	for i, e := range v.Slice() {
@@ -383,7 +384,7 @@ func wantElems(t *testing.T, where string, as otlpsink.Attributes, key string, k
 }
 
 // wantKeys checks that as holds exactly these keys.
-func wantKeys(t *testing.T, where string, as otlpsink.Attributes, keys ...string) {
+func wantKeys(t *testing.T, where string, as spanstore.Attributes, keys ...string) {
 	t.Helper()
 	var got []string
 	for _, a := range as {
@@ -398,7 +399,7 @@ func wantKeys(t *testing.T, where string, as otlpsink.Attributes, keys ...string
 
 // wantEvents checks a span's event names, in order, and that each happened
 // within the span.
-func wantEvents(t *testing.T, s otlpsink.Span, names ...string) {
+func wantEvents(t *testing.T, s spanstore.Span, names ...string) {
 	t.Helper()
 	var got []string
 	for _, e := range s.Events {
@@ -415,12 +416,12 @@ func wantEvents(t *testing.T, s otlpsink.Span, names ...string) {
 // waitTrace waits, woken by the sink, for the three spans of the event
 // correlated with corr. send.js exits only once its export succeeded, so they
 // are normally there already; the deadline only bounds a broken sink.
-func waitTrace(t *testing.T, sink *otlpsink.Sink, corr string) []otlpsink.Span {
+func waitTrace(t *testing.T, sink *otlpsink.Sink, corr string) []spanstore.Span {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), scaled(15*time.Second))
 	defer cancel()
-	f := otlpsink.Filter{Correlation: corr}
-	spans, err := sink.Wait(ctx, f, len(spanNames))
+	f := spanstore.Filter{Correlation: corr}
+	spans, err := sink.Store().Wait(ctx, f, len(spanNames))
 	if err != nil {
 		t.Fatalf("waiting for %d spans (%s): %v; have %d: %v\n%s", len(spanNames), f, err, len(spans), spans, sink.Stats())
 	}

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"google.golang.org/grpc/mem"
 	"io"
 	"net/http"
 	"strings"
@@ -24,10 +23,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // post sends a raw OTLP/HTTP request.
@@ -96,15 +97,15 @@ func TestHTTPRawRequests(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	assert.Equal(t, "application/x-protobuf", resp.Header.Get("Content-Type"))
 
-	spans := sink.Correlated("c-json")
+	spans := sink.Store().Correlated("c-json")
 	require.Len(t, spans, 3)
 	assert.Equal(t, "json-span", spans[0].Name)
 	assert.Equal(t, "0102030405060708090a0b0c0d0e0f10", spans[0].TraceID.String())
 	assert.True(t, spans[0].Attributes.Str("attempt") == "3")
 	v, _ := spans[0].Attributes.Get("attempt")
-	assert.Equal(t, otlpsink.KindInt, v.Kind())
+	assert.Equal(t, spanstore.KindInt, v.Kind())
 	assert.Equal(t, time.Millisecond, spans[0].Duration())
-	assert.Equal(t, otlpsink.EncodingJSON, spans[0].Origin.Encoding)
+	assert.Equal(t, spanstore.EncodingJSON, spans[0].Origin.Encoding)
 	assert.True(t, spans[1].Origin.Compressed)
 	assert.Equal(t, "worker-proto-1", spans[2].Instance())
 	assert.Equal(t, uint64(2), sink.Stats().ByTransport["http/json"])
@@ -168,7 +169,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	assert.EqualValues(t, 1, sink.Stats().Refused["method"])
-	assert.Len(t, sink.Correlated("keep"), 1, "what the sink held before survives every bad request")
+	assert.Len(t, sink.Store().Correlated("keep"), 1, "what the sink held before survives every bad request")
 }
 
 var nextTraceByte atomic.Int32
@@ -177,10 +178,10 @@ var nextTraceByte atomic.Int32
 // and a new one still arrives.
 func assertStillServing(t *testing.T, sink *otlpsink.Sink, marker string) {
 	t.Helper()
-	require.Len(t, sink.Correlated("keep"), 1)
+	require.Len(t, sink.Store().Correlated("keep"), 1)
 	resp, body := post(t, sink.HTTPURL()+"/v1/traces", "application/x-protobuf", tracesProto(t, byte(100+nextTraceByte.Add(1)), "after", "after-"+marker))
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
-	require.Len(t, sink.Correlated("after-"+marker), 1)
+	require.Len(t, sink.Store().Correlated("after-"+marker), 1)
 }
 
 func TestZeroIDsArePartialSuccess(t *testing.T) {
@@ -191,7 +192,7 @@ func TestZeroIDsArePartialSuccess(t *testing.T) {
 	assert.Contains(t, b, `"rejectedSpans":"1"`)
 	assert.Contains(t, b, "all-zero trace or span ID")
 	assert.EqualValues(t, 1, sink.Stats().Rejected)
-	assert.Empty(t, sink.Correlated("z"))
+	assert.Empty(t, sink.Store().Correlated("z"))
 }
 
 func grpcConn(t *testing.T, sink *otlpsink.Sink) *grpc.ClientConn {
@@ -290,7 +291,7 @@ func TestToken(t *testing.T) {
 	_, err = ptraceotlp.NewGRPCClient(cc).Export(ctx, req)
 	assert.NoError(t, err)
 
-	assert.Len(t, sink.Correlated("tok"), 2)
+	assert.Len(t, sink.Store().Correlated("tok"), 2)
 	assert.EqualValues(t, 3, sink.Stats().Refused["unauthenticated"])
 }
 

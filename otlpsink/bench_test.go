@@ -24,9 +24,10 @@ import (
 
 	"github.com/traceproof/traceproof/bench/spangen"
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
-var benchOrigin = otlpsink.Origin{Sender: "127.0.0.1:50000", Transport: otlpsink.TransportGRPC, Encoding: otlpsink.EncodingProto}
+var benchOrigin = spanstore.Origin{Sender: "127.0.0.1:50000", Transport: spanstore.TransportGRPC, Encoding: spanstore.EncodingProto}
 
 // bigStore is the "million spans" size; -short shrinks it so the quick mode
 // stays quick while still running every benchmark.
@@ -61,7 +62,7 @@ func (f *feeder) next(tb testing.TB) ptrace.Traces {
 }
 
 // fill ingests n spans (a multiple of 100) into st.
-func (f *feeder) fill(tb testing.TB, st *otlpsink.Store, n int) {
+func (f *feeder) fill(tb testing.TB, st *spanstore.Store, n int) {
 	for range n / f.tpl.Spans() {
 		if r := st.Ingest(f.next(tb), benchOrigin); r.Rejected > 0 {
 			tb.Fatalf("rejected %d spans: %s", r.Rejected, r.RejectReason)
@@ -95,7 +96,7 @@ func BenchmarkReceive(b *testing.B) {
 				f := newFeeder(batch)
 				b.SetBytes(int64(f.tpl.Size()))
 				b.ReportAllocs()
-				st := otlpsink.NewStore()
+				st := spanstore.New()
 				var ingest time.Duration
 				cpu0 := otlpsink.ProcessCPU()
 				for b.Loop() {
@@ -105,7 +106,7 @@ func BenchmarkReceive(b *testing.B) {
 						st.Ingest(td, benchOrigin)
 						ingest += time.Since(t0)
 						if st.Len() >= 1<<17 {
-							st = otlpsink.NewStore()
+							st = spanstore.New()
 						}
 					}
 				}
@@ -130,7 +131,7 @@ func BenchmarkReceive(b *testing.B) {
 func BenchmarkWaitLatency(b *testing.B) {
 	for _, waiters := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("waiters=%d", waiters), func(b *testing.B) {
-			st := otlpsink.NewStore()
+			st := spanstore.New()
 			value := func(w, round int) string {
 				return "wait-" + strconv.Itoa(w) + "-" + strconv.Itoa(round)
 			}
@@ -142,7 +143,7 @@ func BenchmarkWaitLatency(b *testing.B) {
 				ready[w] = make(chan struct{}, 1)
 				go func() {
 					for round := 0; ; round++ {
-						spans, ch := st.Watch(otlpsink.Filter{Correlation: value(w, round)})
+						spans, ch := st.Watch(spanstore.Filter{Correlation: value(w, round)})
 						if len(spans) != 0 {
 							fail <- fmt.Sprintf("waiter %d round %d: %d spans before the ingest", w, round, len(spans))
 							return
@@ -219,9 +220,9 @@ func BenchmarkHeapPerSpan(b *testing.B) {
 				runtime.ReadMemStats(&before)
 				t0 := time.Now()
 				var kept []ptrace.Traces
-				var st *otlpsink.Store
+				var st *spanstore.Store
 				if kind == "traceproof" {
-					st = otlpsink.NewStore()
+					st = spanstore.New()
 					f.fill(b, st, n)
 				} else {
 					kept = make([]ptrace.Traces, 0, n/100)
@@ -251,7 +252,7 @@ func BenchmarkHeapPerSpan(b *testing.B) {
 func BenchmarkLookup(b *testing.B) {
 	n, name := bigStore()
 	b.Run("spans="+name, func(b *testing.B) {
-		st := otlpsink.NewStore()
+		st := spanstore.New()
 		newFeeder(100).fill(b, st, n)
 		tasks := uint64(n / spangen.SpansPerTask)
 		runtime.GC()
@@ -287,7 +288,7 @@ func BenchmarkLookup(b *testing.B) {
 			for b.Loop() {
 				task := (i * 7919) % tasks
 				i++
-				if _, err := st.Wait(ctx, otlpsink.Filter{Correlation: spangen.CorrelationID(task)}, spangen.SpansPerTask); err != nil {
+				if _, err := st.Wait(ctx, spanstore.Filter{Correlation: spangen.CorrelationID(task)}, spangen.SpansPerTask); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -307,7 +308,7 @@ func BenchmarkIngestGrowth(b *testing.B) {
 		name string
 	}{{10_000, "10k"}, {n, name}} {
 		b.Run("stored="+size.name, func(b *testing.B) {
-			st := otlpsink.NewStore(otlpsink.WithMaxSpans(size.n))
+			st := spanstore.New(spanstore.WithMaxSpans(size.n))
 			f := newFeeder(100)
 			f.fill(b, st, size.n)
 			runtime.GC()

@@ -7,7 +7,7 @@
 //
 //	sink := otlpsink.Start(t)
 //	cmd.Env = append(os.Environ(), sink.ExporterEnv(otlpsink.ProtocolGRPC, "worker-rust-1")...)
-//	spans, err := sink.Wait(ctx, otlpsink.Filter{Correlation: correlationID, Name: "publish_event"}, 1)
+//	spans, err := sink.Store().Wait(ctx, otlpsink.Filter{Correlation: correlationID, Name: "publish_event"}, 1)
 //
 // # Correlation
 //

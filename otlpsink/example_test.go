@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // A worker exports over OTLP/gRPC; the test waits for its span by correlation
@@ -39,7 +40,7 @@ func Example() {
 	// The test side.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	spans, err := sink.Wait(ctx, otlpsink.Filter{Correlation: "test-42", Name: "publish_event"}, 1)
+	spans, err := sink.Store().Wait(ctx, spanstore.Filter{Correlation: "test-42", Name: "publish_event"}, 1)
 	if err != nil {
 		fmt.Println(err, sink.Stats())
 		return
@@ -69,7 +70,7 @@ func ExampleStore_LoadOTLPJSON() {
 	child.SetName("publish")
 	line, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
 
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	n, err := st.LoadOTLPJSON(strings.NewReader(string(line)+"\n"), "dump.jsonl")
 	fmt.Println(n, err)
 	for _, s := range st.Correlated("test-7") {

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // The gRPC services are registered by hand rather than through pdata's
@@ -38,7 +40,7 @@ func (s *Sink) newGRPCServer() *grpc.Server {
 
 func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
 	return func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-		o := Origin{Transport: TransportGRPC, Encoding: EncodingProto}
+		o := spanstore.Origin{Transport: spanstore.TransportGRPC, Encoding: spanstore.EncodingProto}
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			o.Sender = p.Addr.String()
 		}
@@ -53,7 +55,7 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 			}
 			if !s.tokenOK(got) {
 				msg := fmt.Sprintf("%s from %s: missing or wrong bearer token", sig.name, o.Sender)
-				s.Store.countRefused("unauthenticated", msg)
+				s.recv.refused("unauthenticated", msg)
 				return nil, status.Error(codes.Unauthenticated, "traceproof sink: missing or wrong \"authorization: Bearer <token>\" metadata")
 			}
 		}
@@ -65,15 +67,15 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 			// decompress); count it.
 			msg := fmt.Sprintf("%s from %s: %v", sig.name, o.Sender, status.Convert(err).Message())
 			if status.Code(err) == codes.ResourceExhausted {
-				s.Store.countRefused("too large", msg)
+				s.recv.refused("too large", msg)
 			} else {
-				s.Store.countDecodeError(msg)
+				s.recv.decodeError(msg)
 			}
 			return nil, err
 		}
 		if m.err != nil {
 			msg := fmt.Sprintf("cannot decode OTLP %s request from %s: %v", sig.name, o.Sender, m.err)
-			s.Store.countDecodeError(msg)
+			s.recv.decodeError(msg)
 			return nil, status.Error(codes.InvalidArgument, msg)
 		}
 		resp, err := sig.consume(s, m.req, o).MarshalProto()

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 const (
@@ -37,14 +39,14 @@ type httpError struct {
 
 func (s *Sink) httpExport(sig signal) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		o := Origin{Sender: r.RemoteAddr, Transport: TransportHTTP, Encoding: EncodingProto}
+		o := spanstore.Origin{Sender: r.RemoteAddr, Transport: spanstore.TransportHTTP, Encoding: spanstore.EncodingProto}
 		ctype := contentTypeJSON // for error bodies when the request's is unusable
 		resp, herr := s.httpDecode(sig, r, &o, &ctype, w)
 		if herr != nil {
 			if herr.reason == "" {
-				s.Store.countDecodeError(herr.msg)
+				s.recv.decodeError(herr.msg)
 			} else {
-				s.Store.countRefused(herr.reason, herr.msg)
+				s.recv.refused(herr.reason, herr.msg)
 			}
 			if herr.status == http.StatusMethodNotAllowed {
 				w.Header().Set("Allow", http.MethodPost)
@@ -69,7 +71,7 @@ func (s *Sink) httpExport(sig signal) http.HandlerFunc {
 	}
 }
 
-func (s *Sink) httpDecode(sig signal, r *http.Request, o *Origin, ctype *string, w http.ResponseWriter) (exportResponse, *httpError) {
+func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctype *string, w http.ResponseWriter) (exportResponse, *httpError) {
 	who := fmt.Sprintf("%s %s from %s", r.Method, r.URL.Path, o.Sender)
 	// The content type is read first so that every error, 401 and 405
 	// included, answers in the request's encoding, as OTLP/HTTP asks.
@@ -78,7 +80,7 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *Origin, ctype *string,
 	if known && mt == contentTypeProto {
 		*ctype = contentTypeProto
 	} else if known {
-		o.Encoding = EncodingJSON
+		o.Encoding = spanstore.EncodingJSON
 	}
 	if r.Method != http.MethodPost {
 		return nil, &httpError{http.StatusMethodNotAllowed, "method", who + ": only POST is allowed"}
@@ -124,12 +126,12 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *Origin, ctype *string,
 		return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body inflates to over %d bytes", who, max)}
 	}
 	req := sig.newReq()
-	if len(data) == 0 && o.Encoding == EncodingJSON {
+	if len(data) == 0 && o.Encoding == spanstore.EncodingJSON {
 		// jsoniter's message for this is unreadable; an empty protobuf body
 		// is a valid empty request, an empty JSON body is not.
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: empty JSON body; want an OTLP/JSON export request", who)}
 	}
-	if o.Encoding == EncodingJSON {
+	if o.Encoding == spanstore.EncodingJSON {
 		err = req.UnmarshalJSON(data)
 	} else {
 		err = req.UnmarshalProto(data)

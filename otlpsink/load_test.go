@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // TestLoadExactCount runs 8 concurrent exporters (gRPC, gRPC+gzip, HTTP,
@@ -45,7 +46,7 @@ func TestLoadExactCount(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range exporters {
-		spans, err := sink.Wait(ctx, otlpsink.Filter{Correlation: fmt.Sprintf("load-%d", i)}, perExporter)
+		spans, err := sink.Store().Wait(ctx, spanstore.Filter{Correlation: fmt.Sprintf("load-%d", i)}, perExporter)
 		require.NoError(t, err)
 		require.Len(t, spans, perExporter, "exporter %d", i)
 		seen := make([]bool, perExporter)

@@ -4,6 +4,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // exportRequest and exportResponse are what pdata's OTLP request and response
@@ -24,7 +26,7 @@ type signal struct {
 	service string // gRPC service name
 	path    string // HTTP path
 	newReq  func() exportRequest
-	consume func(s *Sink, req exportRequest, o Origin) exportResponse
+	consume func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse
 }
 
 var signals = []signal{
@@ -33,9 +35,9 @@ var signals = []signal{
 		service: "opentelemetry.proto.collector.trace.v1.TraceService",
 		path:    "/v1/traces",
 		newReq:  func() exportRequest { return ptraceotlp.NewExportRequest() },
-		consume: func(s *Sink, req exportRequest, o Origin) exportResponse {
+		consume: func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse {
 			td := req.(ptraceotlp.ExportRequest).Traces()
-			res := s.Store.Ingest(td, o)
+			res := s.store.Ingest(td, o)
 			for _, h := range s.cfg.onTraces {
 				h(td, o)
 			}
@@ -52,8 +54,8 @@ var signals = []signal{
 		service: "opentelemetry.proto.collector.metrics.v1.MetricsService",
 		path:    "/v1/metrics",
 		newReq:  func() exportRequest { return pmetricotlp.NewExportRequest() },
-		consume: func(s *Sink, req exportRequest, o Origin) exportResponse {
-			s.Store.countOther(o, req.(pmetricotlp.ExportRequest).Metrics().DataPointCount(), 0)
+		consume: func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse {
+			s.recv.other(o, req.(pmetricotlp.ExportRequest).Metrics().DataPointCount(), 0)
 			return pmetricotlp.NewExportResponse()
 		},
 	},
@@ -62,8 +64,8 @@ var signals = []signal{
 		service: "opentelemetry.proto.collector.logs.v1.LogsService",
 		path:    "/v1/logs",
 		newReq:  func() exportRequest { return plogotlp.NewExportRequest() },
-		consume: func(s *Sink, req exportRequest, o Origin) exportResponse {
-			s.Store.countOther(o, 0, req.(plogotlp.ExportRequest).Logs().LogRecordCount())
+		consume: func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse {
+			s.recv.other(o, 0, req.(plogotlp.ExportRequest).Logs().LogRecordCount())
 			return plogotlp.NewExportResponse()
 		},
 	},

@@ -12,16 +12,21 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/grpc"
+
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // DefaultMaxMessageBytes caps one request body (after decompression).
 const DefaultMaxMessageBytes = 64 << 20
 
-// Sink is an OTLP receiver (gRPC and HTTP) in front of a Store. Its Store
-// methods (Spans, Wait, Stats, ...) are promoted.
+// Sink is an OTLP receiver (gRPC and HTTP) in front of a [spanstore.Store].
+// It is a span source for the assert package as it is: [Sink.Spans],
+// [Sink.Changed] and [Sink.CorrelationKeys] read its store, and [Sink.Stats]
+// adds what the receiver turned away to the store's counts.
 type Sink struct {
-	*Store
-	cfg config
+	store *spanstore.Store
+	cfg   config
+	recv  receiverCounters
 
 	grpcSrv  *grpc.Server
 	grpcLis  net.Listener
@@ -39,9 +44,8 @@ type config struct {
 	grpcAddr, httpAddr string
 	maxMessageBytes    int
 	token              string
-	onTraces           []func(ptrace.Traces, Origin)
-	onSpans            []func([]Span, Origin)
-	store              storeConfig
+	onTraces           []func(ptrace.Traces, spanstore.Origin)
+	store              *spanstore.Store
 }
 
 type optionFunc func(*config)
@@ -70,15 +74,15 @@ func WithToken(token string) Option { return optionFunc(func(c *config) { c.toke
 // WithOnTraces calls f with every trace request the sink accepted, after its
 // spans are stored, on the request's goroutine (the sender waits for it). f
 // must not modify or retain td.
-func WithOnTraces(f func(td ptrace.Traces, o Origin)) Option {
+func WithOnTraces(f func(td ptrace.Traces, o spanstore.Origin)) Option {
 	return optionFunc(func(c *config) { c.onTraces = append(c.onTraces, f) })
 }
 
-// WithOnSpans calls f with the spans of every accepted request, once stored,
-// on the request's goroutine.
-func WithOnSpans(f func(spans []Span, o Origin)) Option {
-	return optionFunc(func(c *config) { c.onSpans = append(c.onSpans, f) })
-}
+// WithStore makes the sink store spans in st (configured with its span cap,
+// correlation keys or ingest hook) instead of a new default
+// [spanstore.Store]. The sink does not own st: several receivers may share
+// one.
+func WithStore(st *spanstore.Store) Option { return optionFunc(func(c *config) { c.store = st }) }
 
 // New starts a sink listening on its gRPC and HTTP addresses. Close it when
 // done; in a test, Start does that for you.
@@ -93,8 +97,11 @@ func New(opts ...Option) (*Sink, error) {
 	if c.grpcAddr == "" && c.httpAddr == "" {
 		return nil, errors.New("otlpsink: both gRPC and HTTP receivers are off")
 	}
-	s := &Sink{Store: newStore(c.store), cfg: c}
-	s.Store.onStore = c.onSpans
+	if c.store == nil {
+		c.store = spanstore.New()
+	}
+	s := &Sink{store: c.store, cfg: c}
+	s.recv.init()
 
 	if c.grpcAddr != "" {
 		lis, err := net.Listen("tcp", c.grpcAddr)
@@ -160,6 +167,19 @@ func (s *Sink) HTTPURL() string {
 	}
 	return ""
 }
+
+// Store is the store the sink fills.
+func (s *Sink) Store() *spanstore.Store { return s.store }
+
+// Spans returns the stored spans f selects, in arrival order.
+func (s *Sink) Spans(f spanstore.Filter) []spanstore.Span { return s.store.Spans(f) }
+
+// Changed returns a channel closed when a span arrives that could change
+// what f selects.
+func (s *Sink) Changed(f spanstore.Filter) <-chan struct{} { return s.store.Changed(f) }
+
+// CorrelationKeys returns the keys the sink's store correlates by.
+func (s *Sink) CorrelationKeys() []string { return s.store.CorrelationKeys() }
 
 // Close stops both receivers, letting requests in flight finish (for up to
 // five seconds). The stored spans stay readable. Close is idempotent.

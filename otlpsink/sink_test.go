@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 func TestRealExportersEveryTransport(t *testing.T) {
@@ -28,7 +29,7 @@ func TestRealExportersEveryTransport(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for i, p := range protos {
-		got, err := sink.Wait(ctx, otlpsink.Filter{Correlation: "corr-" + string(p)}, 1)
+		got, err := sink.Store().Wait(ctx, spanstore.Filter{Correlation: "corr-" + string(p)}, 1)
 		require.NoError(t, err, "protocol %s", p)
 		require.Len(t, got, 1)
 		s := got[0]
@@ -42,7 +43,7 @@ func TestRealExportersEveryTransport(t *testing.T) {
 		assert.Equal(t, "task-1", s.Events[0].Attributes.Str("task_uuid"))
 	}
 	for _, p := range protos {
-		s := sink.Correlated("corr-" + string(p))[0]
+		s := sink.Store().Correlated("corr-" + string(p))[0]
 		assert.Equal(t, strings.HasSuffix(string(p), "+gzip"), s.Origin.Compressed, "protocol %s", p)
 	}
 	st := sink.Stats()
@@ -50,5 +51,5 @@ func TestRealExportersEveryTransport(t *testing.T) {
 	assert.Equal(t, uint64(2), st.ByTransport["grpc/proto"])
 	assert.Equal(t, uint64(2), st.ByTransport["http/proto"])
 	// task_uuid is a default correlation key, found in the span event.
-	assert.Len(t, sink.Correlated("task-1"), 4)
+	assert.Len(t, sink.Store().Correlated("task-1"), 4)
 }

@@ -1,222 +1,108 @@
 package otlpsink
 
 import (
-	"cmp"
-	"fmt"
-	"io"
 	"maps"
-	"slices"
-	"strings"
+	"sync"
 	"time"
+
+	"github.com/traceproof/traceproof/spanstore"
 )
 
-// Stats is a snapshot of what a store (and its sink) received, refused and
-// evicted. Failure output prints it, so a missing span can be told apart from
-// a quiet instance, a refused request or an evicted one.
-type Stats struct {
-	// Stored is the number of spans held now.
-	Stored int
-	// Spans counts spans accepted since start; Requests counts export
-	// requests (of any signal) that decoded.
-	Spans    uint64
-	Requests uint64
-	// Rejected counts spans dropped for invalid (all-zero) IDs.
-	Rejected uint64
-	// Evicted counts spans dropped because the store was over its cap.
-	Evicted uint64
-	// DecodeErrors counts requests whose body did not decode.
-	DecodeErrors uint64
-	// Refused counts requests turned away before decoding, by reason:
-	// "unauthenticated", "too large", "content type", "method", ...
-	Refused map[string]uint64
-	// MetricPoints and LogRecords count the other signals, which the sink
-	// accepts and counts but does not store.
-	MetricPoints uint64
-	LogRecords   uint64
-	// ByTransport counts requests by "transport/encoding", e.g. "grpc/proto".
-	ByTransport map[string]uint64
-	// Senders has one entry per peer address, Instances one per emitting
-	// process (service.instance.id, else host.name, else peer address).
-	Senders   []SenderStats
-	Instances []InstanceStats
-	// LastErrors holds the most recent error messages sent back to clients.
-	LastErrors []string
-}
-
-// SenderStats describes one peer address.
-type SenderStats struct {
-	Sender   string
-	Requests uint64
-	Spans    uint64
-	LastSeen time.Time
-}
-
-// InstanceStats describes one emitting process.
-type InstanceStats struct {
-	Instance string
-	Service  string
-	Spans    uint64
-	LastSeen time.Time
-}
-
-// RefusedTotal sums Refused.
-func (s Stats) RefusedTotal() uint64 {
-	var n uint64
-	for _, v := range s.Refused {
-		n += v
-	}
-	return n
-}
-
-// WriteTo renders the stats for humans, newest-first senders last seen.
-func (s Stats) WriteTo(w io.Writer) (int64, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "sink: %s stored, %d accepted in %s; %d evicted, %d rejected (invalid IDs), %d decode errors, %d refused",
-		plural(s.Stored, "span"), s.Spans, plural(int(s.Requests), "request"), s.Evicted, s.Rejected, s.DecodeErrors, s.RefusedTotal())
-	if len(s.Refused) > 0 {
-		b.WriteString(" (")
-		for i, k := range slices.Sorted(maps.Keys(s.Refused)) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s: %d", k, s.Refused[k])
-		}
-		b.WriteString(")")
-	}
-	if s.MetricPoints+s.LogRecords > 0 {
-		fmt.Fprintf(&b, "; %d metric points, %d log records", s.MetricPoints, s.LogRecords)
-	}
-	b.WriteString("\n")
-	now := time.Now()
-	for _, in := range s.Instances {
-		fmt.Fprintf(&b, "  instance %-24s service %-16s %s, last seen %s ago\n",
-			in.Instance, in.Service, plural(int(in.Spans), "span"), now.Sub(in.LastSeen).Round(time.Millisecond))
-	}
-	for _, e := range s.LastErrors {
-		fmt.Fprintf(&b, "  error sent to a client: %s\n", e)
-	}
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
-}
-
-// String is WriteTo into a string.
-func (s Stats) String() string {
-	var b strings.Builder
-	_, _ = s.WriteTo(&b)
-	return b.String()
+// receiverCounters count what never reaches the store: requests refused or
+// undecodable, requests to unknown paths, and the metrics and logs the sink
+// accepts but does not keep.
+type receiverCounters struct {
+	mu           sync.Mutex
+	decodeErrors uint64
+	refusedBy    map[string]uint64
+	unknownPaths map[string]uint64
+	metricPoints uint64
+	logRecords   uint64
+	// others counts metrics and logs requests by "transport/encoding" and
+	// by sender, so that Stats shows a sender that exports only those.
+	others     map[string]uint64
+	senders    map[string]*spanstore.SenderStats
+	lastErrors []string
 }
 
 const lastErrorsKept = 10
 
-// statsCounters is the mutable side of Stats, guarded by Store.mu.
-type statsCounters struct {
-	spans, requests, rejected, evicted, decodeErrors uint64
-	metricPoints, logRecords                         uint64
-	refused                                          map[string]uint64
-	byTransport                                      map[string]uint64
-	senders                                          map[string]*SenderStats
-	instances                                        map[string]*InstanceStats
-	lastErrors                                       []string
+func (c *receiverCounters) init() {
+	c.refusedBy = map[string]uint64{}
+	c.unknownPaths = map[string]uint64{}
+	c.others = map[string]uint64{}
+	c.senders = map[string]*spanstore.SenderStats{}
 }
 
-func (c *statsCounters) init() {
-	c.refused = make(map[string]uint64)
-	c.byTransport = make(map[string]uint64)
-	c.senders = make(map[string]*SenderStats)
-	c.instances = make(map[string]*InstanceStats)
-}
-
-func (c *statsCounters) request(o Origin, accepted, rejected int, now time.Time) {
-	c.requests++
-	c.spans += uint64(accepted)
-	c.rejected += uint64(rejected)
-	c.byTransport[string(o.Transport)+"/"+string(o.Encoding)]++
-	s := c.senders[o.Sender]
-	if s == nil {
-		s = &SenderStats{Sender: o.Sender}
-		c.senders[o.Sender] = s
-	}
-	s.Requests++
-	s.Spans += uint64(accepted)
-	s.LastSeen = now
-}
-
-func (c *statsCounters) instance(r Resource, sender string, spans int, now time.Time) {
-	name := Span{Resource: r, Origin: Origin{Sender: sender}}.Instance()
-	in := c.instances[name]
-	if in == nil {
-		in = &InstanceStats{Instance: name, Service: r.Attributes.Str("service.name")}
-		c.instances[name] = in
-	}
-	in.Spans += uint64(spans)
-	in.LastSeen = now
-}
-
-func (c *statsCounters) errorSent(msg string) {
+func (c *receiverCounters) errorSent(msg string) {
 	if len(c.lastErrors) == lastErrorsKept {
 		c.lastErrors = c.lastErrors[1:]
 	}
 	c.lastErrors = append(c.lastErrors, msg)
 }
 
-// Stats returns a snapshot of the counters.
-func (st *Store) Stats() Stats {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	c := &st.stats
-	s := Stats{
-		Stored:       int(st.next - st.head),
-		Spans:        c.spans,
-		Requests:     c.requests,
-		Rejected:     c.rejected,
-		Evicted:      c.evicted,
-		DecodeErrors: c.decodeErrors,
-		MetricPoints: c.metricPoints,
-		LogRecords:   c.logRecords,
-		Refused:      make(map[string]uint64, len(c.refused)),
-		ByTransport:  make(map[string]uint64, len(c.byTransport)),
-		LastErrors:   slices.Clone(c.lastErrors),
-	}
-	for k, v := range c.refused {
-		s.Refused[k] = v
-	}
-	for k, v := range c.byTransport {
-		s.ByTransport[k] = v
-	}
-	for _, v := range c.senders {
-		s.Senders = append(s.Senders, *v)
-	}
-	for _, v := range c.instances {
-		s.Instances = append(s.Instances, *v)
-	}
-	slices.SortFunc(s.Senders, func(a, b SenderStats) int { return a.LastSeen.Compare(b.LastSeen) })
-	slices.SortFunc(s.Instances, func(a, b InstanceStats) int {
-		return cmp.Or(a.LastSeen.Compare(b.LastSeen), cmp.Compare(a.Instance, b.Instance))
-	})
-	return s
+// refused records a request turned away before decoding.
+func (c *receiverCounters) refused(reason, msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refusedBy[reason]++
+	c.errorSent(msg)
 }
 
-// countRefused records a request turned away before decoding.
-func (st *Store) countRefused(reason, msg string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.stats.refused[reason]++
-	st.stats.errorSent(msg)
+// decodeError records a request whose body did not decode.
+func (c *receiverCounters) decodeError(msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.decodeErrors++
+	c.errorSent(msg)
 }
 
-// countDecodeError records a request whose body did not decode.
-func (st *Store) countDecodeError(msg string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.stats.decodeErrors++
-	st.stats.errorSent(msg)
+// unknownPath records an HTTP request to a path no signal is served on.
+func (c *receiverCounters) unknownPath(path, msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unknownPaths[path]++
+	c.errorSent(msg)
 }
 
-// countOther records a metrics or logs request.
-func (st *Store) countOther(o Origin, metricPoints, logRecords int) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.stats.request(o, 0, 0, time.Now())
-	st.stats.metricPoints += uint64(metricPoints)
-	st.stats.logRecords += uint64(logRecords)
+// other records a metrics or logs request.
+func (c *receiverCounters) other(o spanstore.Origin, metricPoints, logRecords int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.metricPoints += uint64(metricPoints)
+	c.logRecords += uint64(logRecords)
+	c.others[string(o.Transport)+"/"+string(o.Encoding)]++
+	s := c.senders[o.Sender]
+	if s == nil {
+		s = &spanstore.SenderStats{Sender: o.Sender}
+		c.senders[o.Sender] = s
+	}
+	s.Requests++
+	s.LastSeen = time.Now()
+}
+
+// Stats returns the store's counts with what the receiver turned away, the
+// requests to unknown paths, and the metrics and logs it counted.
+func (s *Sink) Stats() spanstore.Stats {
+	st := s.store.Stats()
+	c := &s.recv
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st.DecodeErrors = c.decodeErrors
+	st.Refused = maps.Clone(c.refusedBy)
+	st.UnknownPaths = maps.Clone(c.unknownPaths)
+	st.MetricPoints = c.metricPoints
+	st.LogRecords = c.logRecords
+	for k, n := range c.others {
+		st.Requests += n
+		st.ByTransport[k] += n
+	}
+	for _, o := range c.senders {
+		st.MergeSender(*o)
+	}
+	st.LastErrors = append(st.LastErrors, c.lastErrors...)
+	if n := len(st.LastErrors); n > lastErrorsKept {
+		st.LastErrors = st.LastErrors[n-lastErrorsKept:]
+	}
+	return st
 }

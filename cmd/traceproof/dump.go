@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/internal/english"
+	"github.com/traceproof/traceproof/spanstore"
+	"github.com/traceproof/traceproof/spantext"
 )
 
 type dumpConfig struct {
@@ -25,7 +27,7 @@ func newDumpFlags() (*flag.FlagSet, *dumpConfig) {
 	fs.StringVar(&c.correlation, "correlation", "", "only the traces holding a span correlated with `VALUE` (a correlation ID, a task UUID)")
 	fs.StringVar(&c.traceID, "trace", "", "only the trace with this `ID` (32 hex digits)")
 	fs.StringVar(&c.format, "format", "tree", "output `FORMAT`: tree, or json (OTLP/JSON lines, one per trace, which dump reads back)")
-	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(otlpsink.DefaultCorrelationKeys, ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
+	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(spanstore.DefaultCorrelationKeys(), ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
 	return fs, c
 }
 
@@ -55,10 +57,10 @@ func (c *cli) dump(args []string) int {
 	if len(files) == 0 {
 		return c.parseError("dump", fmt.Errorf("no FILE given (use - for stdin)"), dumpUsage())
 	}
-	var filter otlpsink.Filter
+	var filter spanstore.Filter
 	filter.Correlation = cfg.correlation
 	if cfg.traceID != "" {
-		id, err := otlpsink.ParseTraceID(strings.ToLower(strings.TrimSpace(cfg.traceID)))
+		id, err := spanstore.ParseTraceID(strings.ToLower(strings.TrimSpace(cfg.traceID)))
 		if err != nil {
 			return c.parseError("dump", fmt.Errorf("--trace %q: %v", cfg.traceID, err), dumpUsage())
 		}
@@ -72,7 +74,7 @@ func (c *cli) dump(args []string) int {
 		return c.parseError("dump", fmt.Errorf("--correlation-keys: want at least one key"), dumpUsage())
 	}
 
-	st := otlpsink.NewStore(otlpsink.WithCorrelationKeys(keys...))
+	st := spanstore.New(spanstore.WithCorrelationKeys(keys...))
 	for _, name := range files {
 		if err := c.load(st, name); err != nil {
 			fmt.Fprintf(c.stderr, "traceproof dump: %v\n", err)
@@ -87,10 +89,10 @@ func (c *cli) dump(args []string) int {
 	w := bufio.NewWriterSize(c.stdout, 64<<10)
 	switch cfg.format {
 	case "tree":
-		err = otlpsink.WriteTree(w, spans, otlpsink.TreeOptions{Color: useColor(c.stdout)})
+		err = spantext.WriteTree(w, spans, spantext.TreeOptions{Color: useColor(c.stdout)})
 	case "json":
 		for _, tr := range spansByTrace(spans) {
-			if err = otlpsink.WriteOTLPJSON(w, tr.spans); err != nil {
+			if err = spanstore.WriteOTLPJSON(w, tr.spans); err != nil {
 				break
 			}
 		}
@@ -107,7 +109,7 @@ func (c *cli) dump(args []string) int {
 
 // load reads one file (or stdin for "-") into st. Errors name the file, and
 // for a line that does not decode, the line number.
-func (c *cli) load(st *otlpsink.Store, name string) error {
+func (c *cli) load(st *spanstore.Store, name string) error {
 	if name == "-" {
 		_, err := st.LoadOTLPJSON(c.stdin, "<stdin>")
 		return err
@@ -126,13 +128,13 @@ func (c *cli) load(st *otlpsink.Store, name string) error {
 
 // noSpansNote explains an empty selection: what the files do hold, and which
 // correlation values they carry, so a typo or the wrong file shows at once.
-func noSpansNote(st *otlpsink.Store, f otlpsink.Filter, keys, files []string) string {
-	all := st.Spans(otlpsink.Filter{})
+func noSpansNote(st *spanstore.Store, f spanstore.Filter, keys, files []string) string {
+	all := st.Spans(spanstore.Filter{})
 	what := strings.Join(files, ", ")
 	if len(all) == 0 {
 		return fmt.Sprintf("no spans in %s", what)
 	}
-	traces := map[otlpsink.TraceID]bool{}
+	traces := map[spanstore.TraceID]bool{}
 	var values []string
 	seen := map[string]bool{}
 	for i := range all {
@@ -142,7 +144,7 @@ func noSpansNote(st *otlpsink.Store, f otlpsink.Filter, keys, files []string) st
 			values = append(values, v)
 		}
 	}
-	note := fmt.Sprintf("no spans match %s; %s holds %s in %s", f, what, plural(len(all), "span"), plural(len(traces), "trace"))
+	note := fmt.Sprintf("no spans match %s; %s holds %s in %s", f, what, english.Plural(len(all), "span"), english.Plural(len(traces), "trace"))
 	if len(values) > 0 {
 		const shown = 8
 		slices.Sort(values)

@@ -29,6 +29,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // binPath is the traceproof binary TestMain builds, with -race when the tests
@@ -455,10 +456,10 @@ func writeDump(t *testing.T, requests ...[]sdktrace.ReadOnlySpan) string {
 	defer f.Close()
 	var mu sync.Mutex
 	var werr error
-	sink := otlpsink.Start(t, otlpsink.WithOnTraces(func(td ptrace.Traces, _ otlpsink.Origin) {
+	sink := otlpsink.Start(t, otlpsink.WithOnTraces(func(td ptrace.Traces, _ spanstore.Origin) {
 		mu.Lock()
 		defer mu.Unlock()
-		if err := otlpsink.WriteTracesJSON(f, td); err != nil && werr == nil {
+		if err := spanstore.WriteTracesJSON(f, td); err != nil && werr == nil {
 			werr = err
 		}
 	}))

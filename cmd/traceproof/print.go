@@ -10,7 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/internal/english"
+	"github.com/traceproof/traceproof/spanstore"
+	"github.com/traceproof/traceproof/spantext"
 )
 
 // output is serve's stdout: buffered, flushed once per batch of spans, and
@@ -55,7 +57,7 @@ func (o *output) off(b []byte) []byte {
 // spanPrinter prints what the sink receives. add runs on the request's
 // goroutine (the sender waits for it), close once the sink has stopped.
 type spanPrinter interface {
-	add(spans []otlpsink.Span, o otlpsink.Origin)
+	add(spans []spanstore.Span, o spanstore.Origin)
 	close()
 }
 
@@ -72,7 +74,7 @@ type linePrinter struct {
 	widths [3]int
 	// traceCorr remembers recent traces' correlation values, so a span that
 	// carries none (send_json_message) shows its trace's; guarded by out.mu.
-	traceCorr *recentMap[otlpsink.TraceID, string]
+	traceCorr *recentMap[spanstore.TraceID, string]
 	buf       []byte // one line being formatted; guarded by out.mu
 }
 
@@ -86,15 +88,15 @@ func newLinePrinter(out *output, keys []string) *linePrinter {
 		out:       out,
 		keys:      keys,
 		widths:    [3]int{13, 11, 17},
-		traceCorr: newRecentMap[otlpsink.TraceID, string](4096),
+		traceCorr: newRecentMap[spanstore.TraceID, string](4096),
 	}
 }
 
-func (p *linePrinter) add(spans []otlpsink.Span, _ otlpsink.Origin) {
+func (p *linePrinter) add(spans []spanstore.Span, _ spanstore.Origin) {
 	// Format outside the lock: only the column widths and the output are
 	// shared, and the batch is written with one flush.
 	corrs := make([]string, len(spans))
-	batchCorr := map[otlpsink.TraceID]string{}
+	batchCorr := map[spanstore.TraceID]string{}
 	for i := range spans {
 		corrs[i] = correlationOf(&spans[i], p.keys)
 		if corrs[i] != "" {
@@ -121,7 +123,7 @@ func (p *linePrinter) add(spans []otlpsink.Span, _ otlpsink.Origin) {
 	p.out.flushLocked()
 }
 
-func (p *linePrinter) line(s *otlpsink.Span, corr string) {
+func (p *linePrinter) line(s *spanstore.Span, corr string) {
 	o := p.out
 	cols := [3]string{s.Instance(), s.Service(), s.Name}
 	for i, v := range cols {
@@ -150,14 +152,14 @@ func (p *linePrinter) line(s *otlpsink.Span, corr string) {
 	b = appendPadded(b, cols[2], p.widths[2])
 	b = o.off(b)
 	b = append(b, "  "...)
-	d := otlpsink.FormatDuration(s.Duration())
+	d := spantext.FormatDuration(s.Duration())
 	for range durationWidth - utf8.RuneCountInString(d) {
 		b = append(b, ' ')
 	}
 	b = append(b, d...)
 	b = append(b, "  "...)
 	b = append(b, corr...)
-	if s.Status.Code == otlpsink.StatusError {
+	if s.Status.Code == spanstore.StatusError {
 		b = append(b, "  "...)
 		b = o.on(b, ansiRed)
 		b = append(b, "ERROR"...)
@@ -197,7 +199,7 @@ func appendPadded(b []byte, s string, width int) []byte {
 
 // correlationOf returns the first value found for keys (in order) on the
 // span, its events or its resource, or "".
-func correlationOf(s *otlpsink.Span, keys []string) string {
+func correlationOf(s *spanstore.Span, keys []string) string {
 	for _, k := range keys {
 		if v, ok := s.Lookup(k); ok {
 			if str := v.AsString(); str != "" {
@@ -208,7 +210,7 @@ func correlationOf(s *otlpsink.Span, keys []string) string {
 	return ""
 }
 
-// treePrinter prints each trace as a tree (otlpsink.WriteTree) once it has
+// treePrinter prints each trace as a tree (spantext.WriteTree) once it has
 // gone quiet: no span arrived for it for the quiet period. A timer per pending
 // trace does it; close prints whatever is still pending.
 type treePrinter struct {
@@ -217,17 +219,17 @@ type treePrinter struct {
 	// store, when set, holds the whole of each trace: a trace is printed as
 	// stored, so spans that arrive after their trace was printed (a parent
 	// exported late) show again in context rather than as orphans alone.
-	store *otlpsink.Store
+	store *spanstore.Store
 
 	// guarded by out.mu
-	pending map[otlpsink.TraceID]*pendingTrace
-	printed *recentMap[otlpsink.TraceID, int]
+	pending map[spanstore.TraceID]*pendingTrace
+	printed *recentMap[spanstore.TraceID, int]
 	closed  bool
 }
 
 type pendingTrace struct {
-	id    otlpsink.TraceID
-	spans []otlpsink.Span
+	id    spanstore.TraceID
+	spans []spanstore.Span
 	last  time.Time
 	timer *time.Timer
 }
@@ -236,12 +238,12 @@ func newTreePrinter(out *output, quiet time.Duration) *treePrinter {
 	return &treePrinter{
 		out:     out,
 		quiet:   quiet,
-		pending: map[otlpsink.TraceID]*pendingTrace{},
-		printed: newRecentMap[otlpsink.TraceID, int](4096),
+		pending: map[spanstore.TraceID]*pendingTrace{},
+		printed: newRecentMap[spanstore.TraceID, int](4096),
 	}
 }
 
-func (p *treePrinter) add(spans []otlpsink.Span, _ otlpsink.Origin) {
+func (p *treePrinter) add(spans []spanstore.Span, _ spanstore.Origin) {
 	now := time.Now()
 	p.out.mu.Lock()
 	defer p.out.mu.Unlock()
@@ -310,17 +312,17 @@ func (p *treePrinter) print(traces []*pendingTrace) {
 			}
 		}
 		if n, ok := p.printed.get(pt.id); ok && len(spans) > n {
-			fmt.Fprintf(p.out.w, "(trace %s: %s more arrived; the whole trace again)\n", pt.id, plural(len(spans)-n, "span"))
+			fmt.Fprintf(p.out.w, "(trace %s: %s more arrived; the whole trace again)\n", pt.id, english.Plural(len(spans)-n, "span"))
 		}
 		p.printed.put(pt.id, len(spans))
-		_ = otlpsink.WriteTree(p.out.w, spans, otlpsink.TreeOptions{Color: p.out.color})
+		_ = spantext.WriteTree(p.out.w, spans, spantext.TreeOptions{Color: p.out.color})
 		_ = p.out.w.WriteByte('\n')
 	}
 }
 
-func spansByTrace(spans []otlpsink.Span) []*pendingTrace {
+func spansByTrace(spans []spanstore.Span) []*pendingTrace {
 	var out []*pendingTrace
-	idx := map[otlpsink.TraceID]*pendingTrace{}
+	idx := map[spanstore.TraceID]*pendingTrace{}
 	for _, s := range spans {
 		pt := idx[s.TraceID]
 		if pt == nil {

@@ -9,7 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
+	"github.com/traceproof/traceproof/spantext"
 )
 
 func TestFormatDuration(t *testing.T) {
@@ -19,7 +20,7 @@ func TestFormatDuration(t *testing.T) {
 		1_249_999:                 "1.25ms",
 		2_400_000_000:             "2.4s",
 	} {
-		assert.Equal(t, want, otlpsink.FormatDuration(d), "%d", d)
+		assert.Equal(t, want, spantext.FormatDuration(d), "%d", d)
 	}
 }
 
@@ -52,13 +53,13 @@ func TestRecentMapKeepsTheNewest(t *testing.T) {
 // without one shows its trace's; columns widen for a long name.
 func TestLinePrinterCorrelation(t *testing.T) {
 	var b strings.Builder
-	p := newLinePrinter(newOutput(&b), otlpsink.DefaultCorrelationKeys)
-	id := otlpsink.TraceID{1}
-	res := otlpsink.Resource{Attributes: otlpsink.Attributes{{Key: "service.name", Value: otlpsink.StringValue("svc")}}}
-	p.add([]otlpsink.Span{{TraceID: id, Name: "child"}, {TraceID: id, Name: "root", Resource: res,
-		Events: []otlpsink.Event{{Name: "e", Attributes: otlpsink.Attributes{{Key: "task_uuid", Value: otlpsink.StringValue("t-1")}}}}}}, otlpsink.Origin{Sender: "127.0.0.1:1"})
-	p.add([]otlpsink.Span{{TraceID: id, Name: "a_rather_long_span_name", Resource: res, Status: otlpsink.Status{Code: otlpsink.StatusError, Message: "boom"}},
-		{TraceID: otlpsink.TraceID{2}, Name: "lonely", Resource: res, Origin: otlpsink.Origin{Sender: "127.0.0.1:1"}}}, otlpsink.Origin{Sender: "127.0.0.1:1"})
+	p := newLinePrinter(newOutput(&b), spanstore.DefaultCorrelationKeys())
+	id := spanstore.TraceID{1}
+	res := spanstore.Resource{Attributes: spanstore.Attributes{{Key: "service.name", Value: spanstore.StringValue("svc")}}}
+	p.add([]spanstore.Span{{TraceID: id, Name: "child"}, {TraceID: id, Name: "root", Resource: res,
+		Events: []spanstore.Event{{Name: "e", Attributes: spanstore.Attributes{{Key: "task_uuid", Value: spanstore.StringValue("t-1")}}}}}}, spanstore.Origin{Sender: "127.0.0.1:1"})
+	p.add([]spanstore.Span{{TraceID: id, Name: "a_rather_long_span_name", Resource: res, Status: spanstore.Status{Code: spanstore.StatusError, Message: "boom"}},
+		{TraceID: spanstore.TraceID{2}, Name: "lonely", Resource: res, Origin: spanstore.Origin{Sender: "127.0.0.1:1"}}}, spanstore.Origin{Sender: "127.0.0.1:1"})
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	fields := func(i int) []string { return strings.Fields(lines[i]) }
 	assert.Equal(t, []string{"-", "-", "child"}, fields(0)[1:4], "no instance, no service")
@@ -73,21 +74,21 @@ func TestLinePrinterCorrelation(t *testing.T) {
 // BenchmarkLinePrinter measures what printing adds to a request: formatting
 // a batch of 512 spans (a batch span processor's default) and one flush.
 func BenchmarkLinePrinter(b *testing.B) {
-	res := otlpsink.Resource{Attributes: otlpsink.Attributes{
-		{Key: "service.name", Value: otlpsink.StringValue("tasker-core")},
-		{Key: "service.instance.id", Value: otlpsink.StringValue("worker-rust-1")},
+	res := spanstore.Resource{Attributes: spanstore.Attributes{
+		{Key: "service.name", Value: spanstore.StringValue("tasker-core")},
+		{Key: "service.instance.id", Value: spanstore.StringValue("worker-rust-1")},
 	}}
-	batch := make([]otlpsink.Span, 512)
+	batch := make([]spanstore.Span, 512)
 	start := time.Now()
 	for i := range batch {
-		batch[i] = otlpsink.Span{TraceID: otlpsink.TraceID{byte(i), byte(i >> 8)}, Name: "publish_event", Resource: res,
+		batch[i] = spanstore.Span{TraceID: spanstore.TraceID{byte(i), byte(i >> 8)}, Name: "publish_event", Resource: res,
 			Start: start, End: start.Add(1234 * time.Microsecond),
-			Attributes: otlpsink.Attributes{{Key: "correlation_id", Value: otlpsink.StringValue(fmt.Sprint("corr-", i))}}}
+			Attributes: spanstore.Attributes{{Key: "correlation_id", Value: spanstore.StringValue(fmt.Sprint("corr-", i))}}}
 	}
-	p := newLinePrinter(newOutput(io.Discard), otlpsink.DefaultCorrelationKeys)
+	p := newLinePrinter(newOutput(io.Discard), spanstore.DefaultCorrelationKeys())
 	b.ReportAllocs()
 	for b.Loop() {
-		p.add(batch, otlpsink.Origin{})
+		p.add(batch, spanstore.Origin{})
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/span")
 }

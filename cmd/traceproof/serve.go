@@ -15,7 +15,9 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/traceproof/traceproof/internal/english"
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 type serveConfig struct {
@@ -37,10 +39,10 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.out, "out", "", "append every trace request to `FILE` as one OTLP/JSON line, as it arrives")
 	fs.StringVar(&c.print, "print", "lines", "print `MODE`: lines (a line per span as it arrives), tree (each trace once quiet) or none")
 	fs.StringVar(&c.token, "token", "", "require \"Authorization: Bearer `T`\" on every request (401 / Unauthenticated otherwise)")
-	fs.IntVar(&c.maxSpans, "max-spans", otlpsink.DefaultMaxSpans, "keep at most `N` spans in memory, evicting the oldest")
+	fs.IntVar(&c.maxSpans, "max-spans", spanstore.DefaultMaxSpans, "keep at most `N` spans in memory, evicting the oldest")
 	fs.IntVar(&c.maxMessageBytes, "max-message-bytes", otlpsink.DefaultMaxMessageBytes, "refuse requests over `N` bytes, decompressed (413 / ResourceExhausted)")
 	fs.DurationVar(&c.quiet, "quiet", time.Second, "with --print tree: print a trace once no span arrived for it for `DURATION`")
-	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(otlpsink.DefaultCorrelationKeys, ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
+	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(spanstore.DefaultCorrelationKeys(), ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
 	return fs, c
 }
 
@@ -103,21 +105,21 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		pr = newTreePrinter(po, cfg.quiet)
 	}
 
+	storeOpts := []spanstore.Option{spanstore.WithMaxSpans(cfg.maxSpans), spanstore.WithCorrelationKeys(keys...)}
+	if pr != nil {
+		storeOpts = append(storeOpts, spanstore.WithOnIngest(pr.add))
+	}
 	opts := []otlpsink.Option{
 		otlpsink.WithGRPCAddr(cfg.grpcAddr),
 		otlpsink.WithHTTPAddr(cfg.httpAddr),
-		otlpsink.WithMaxSpans(cfg.maxSpans),
 		otlpsink.WithMaxMessageBytes(cfg.maxMessageBytes),
-		otlpsink.WithCorrelationKeys(keys...),
+		otlpsink.WithStore(spanstore.New(storeOpts...)),
 	}
 	if cfg.token != "" {
 		opts = append(opts, otlpsink.WithToken(cfg.token))
 	}
 	if out != nil {
 		opts = append(opts, otlpsink.WithOnTraces(out.write))
-	}
-	if pr != nil {
-		opts = append(opts, otlpsink.WithOnSpans(pr.add))
 	}
 
 	// Spans may arrive as soon as New listens; holding the output until the
@@ -133,7 +135,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		return exitError
 	}
 	if tp, ok := pr.(*treePrinter); ok {
-		tp.store = sink.Store
+		tp.store = sink.Store()
 	}
 	grpcShown, httpShown := "off", "off"
 	if a := sink.GRPCAddr(); a != "" {
@@ -172,7 +174,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	outNote := ""
 	if out != nil {
 		n, failed, err := out.close()
-		outNote = fmt.Sprintf("; %s written to %s", plural(n, "request"), cfg.out)
+		outNote = fmt.Sprintf("; %s written to %s", english.Plural(n, "request"), cfg.out)
 		if failed > 0 || err != nil {
 			if err == nil {
 				err = fmt.Errorf("%d requests not written", failed)
@@ -186,16 +188,16 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 }
 
 // summary renders Stats on one line.
-func summary(st otlpsink.Stats) string {
+func summary(st spanstore.Stats) string {
 	var b strings.Builder
 	instances := make([]string, 0, len(st.Instances))
 	for _, in := range st.Instances {
 		instances = append(instances, in.Instance)
 	}
 	slices.Sort(instances)
-	fmt.Fprintf(&b, "%s in %s", plural(st.Spans, "span"), plural(st.Requests, "request"))
+	fmt.Fprintf(&b, "%s in %s", english.Plural(st.Spans, "span"), english.Plural(st.Requests, "request"))
 	if len(instances) > 0 {
-		fmt.Fprintf(&b, " from %s (%s)", plural(len(instances), "instance"), strings.Join(instances, ", "))
+		fmt.Fprintf(&b, " from %s (%s)", english.Plural(len(instances), "instance"), strings.Join(instances, ", "))
 	}
 	if len(st.ByTransport) > 0 {
 		var parts []string
@@ -251,9 +253,9 @@ type outFile struct {
 	closed   bool
 }
 
-func (o *outFile) write(td ptrace.Traces, _ otlpsink.Origin) {
+func (o *outFile) write(td ptrace.Traces, _ spanstore.Origin) {
 	var buf bytes.Buffer
-	err := otlpsink.WriteTracesJSON(&buf, td)
+	err := spanstore.WriteTracesJSON(&buf, td)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {

@@ -1,4 +1,4 @@
-package otlpsink
+package spanstore
 
 import (
 	"bufio"
@@ -127,13 +127,13 @@ func isOtherSignal(line []byte) bool {
 }
 
 // LoadFile reads an OTLP/JSON lines file into a new store.
-func LoadFile(path string, opts ...StoreOption) (*Store, error) {
+func LoadFile(path string, opts ...Option) (*Store, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st := NewStore(opts...)
+	st := New(opts...)
 	if _, err := st.LoadOTLPJSON(f, path); err != nil {
 		return st, err
 	}

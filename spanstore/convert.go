@@ -1,4 +1,4 @@
-package otlpsink
+package spanstore
 
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -36,7 +36,7 @@ func (b *recBuilder) build(sp ptrace.Span, seq uint64, received int64, res, scop
 		end:      int64(sp.EndTimestamp()),
 		received: received,
 		flags:    sp.Flags(),
-		name:     st.strs.id(sp.Name()),
+		name:     st.strs.ID(sp.Name()),
 		kind:     SpanKind(sp.Kind()),
 		status:   StatusCode(sp.Status().Code()),
 		resource: res,
@@ -51,19 +51,19 @@ func (b *recBuilder) build(sp ptrace.Span, seq uint64, received int64, res, scop
 	evs := sp.Events()
 	if n := evs.Len(); n > 0 {
 		var events []eventRec
-		r.events, events = st.eventSlab.take(n, seq)
+		r.events, events = st.eventSlab.Take(n, seq)
 		r.nEvents = uint32(n)
 		for i := range n {
 			e := evs.At(i)
 			a0 := uint32(len(b.attrs))
 			b.addAttrs(e.Attributes())
-			events[i] = eventRec{time: int64(e.Timestamp()), name: st.strs.id(e.Name()), a0: a0, a1: uint32(len(b.attrs))}
+			events[i] = eventRec{time: int64(e.Timestamp()), name: st.strs.ID(e.Name()), a0: a0, a1: uint32(len(b.attrs))}
 		}
 	}
 	lks := sp.Links()
 	if n := lks.Len(); n > 0 {
 		var links []linkRec
-		r.links, links = st.linkSlab.take(n, seq)
+		r.links, links = st.linkSlab.Take(n, seq)
 		r.nLinks = uint32(n)
 		for i := range n {
 			l := lks.At(i)
@@ -75,10 +75,10 @@ func (b *recBuilder) build(sp ptrace.Span, seq uint64, received int64, res, scop
 	}
 	// Copies into the slabs: the scratch buffers are reused for the next span.
 	var attrs []attr
-	r.attrs, attrs = st.attrSlab.take(len(b.attrs), seq)
+	r.attrs, attrs = st.attrSlab.Take(len(b.attrs), seq)
 	r.nAll = uint32(copy(attrs, b.attrs))
 	var strs []byte
-	r.strs, strs = st.strSlab.take(len(b.strs), seq)
+	r.strs, strs = st.strSlab.Take(len(b.strs), seq)
 	r.nStrs = uint32(copy(strs, b.strs))
 	if len(b.extra) > 0 {
 		r.hasExtra = true
@@ -98,7 +98,7 @@ func (b *recBuilder) str(s string) strRef {
 
 func (b *recBuilder) addAttrs(m pcommon.Map) {
 	for k, v := range m.All() {
-		a := attr{key: b.st.strs.id(k), kind: pdataKind(v.Type())}
+		a := attr{key: b.st.strs.ID(k), kind: pdataKind(v.Type())}
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
 			a.num = uint64(b.str(v.Str()))

@@ -1,4 +1,4 @@
-package otlpsink
+package spanstore
 
 import (
 	"cmp"
@@ -92,7 +92,7 @@ func (st *Store) Wait(ctx context.Context, f Filter, n int) ([]Span, error) {
 func (st *Store) query(f Filter) []Span {
 	var nameID uint32
 	if f.Name != "" {
-		id, ok := st.strs.lookup(f.Name)
+		id, ok := st.strs.Lookup(f.Name)
 		if !ok {
 			return nil
 		}

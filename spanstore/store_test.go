@@ -1,4 +1,4 @@
-package otlpsink_test
+package spanstore_test
 
 import (
 	"bytes"
@@ -13,7 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
+	"github.com/traceproof/traceproof/spantext"
 )
 
 // spanSpec builds pdata spans tersely for store tests.
@@ -55,10 +56,10 @@ func traces(specs ...spanSpec) ptrace.Traces {
 	return td
 }
 
-var apiOrigin = otlpsink.Origin{Sender: "test", Transport: otlpsink.TransportAPI}
+var apiOrigin = spanstore.Origin{Sender: "test", Transport: spanstore.TransportAPI}
 
 func TestCorrelationFollowsTheTraceEitherWayRound(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	// The `publish` child arrives first: it carries no correlation ID.
 	st.Ingest(traces(spanSpec{trace: 1, span: 2, parent: 1, name: "publish", attrs: map[string]any{"event_name": "order.validated"}}), apiOrigin)
 	assert.Empty(t, st.Correlated("corr-1"))
@@ -79,7 +80,7 @@ func TestCorrelationFollowsTheTraceEitherWayRound(t *testing.T) {
 }
 
 func TestResourceCorrelation(t *testing.T) {
-	st := otlpsink.NewStore(otlpsink.WithCorrelationKeys("test.run"))
+	st := spanstore.New(spanstore.WithCorrelationKeys("test.run"))
 	td := traces(spanSpec{trace: 1, span: 1, name: "a"}, spanSpec{trace: 2, span: 1, name: "b"})
 	td.ResourceSpans().At(0).Resource().Attributes().PutStr("test.run", "r1")
 	st.Ingest(td, apiOrigin)
@@ -90,25 +91,25 @@ func TestResourceCorrelation(t *testing.T) {
 }
 
 func TestWaitBeforeAndAfterArrival(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
 	// After: the span is already there.
 	st.Ingest(traces(spanSpec{trace: 1, span: 1, name: "early", attrs: map[string]any{"correlation_id": "c"}}), apiOrigin)
-	got, err := st.Wait(ctx, otlpsink.Filter{Correlation: "c"}, 1)
+	got, err := st.Wait(ctx, spanstore.Filter{Correlation: "c"}, 1)
 	require.NoError(t, err)
 	assert.Len(t, got, 1)
 
 	// Before: the wait starts first; the ingest wakes it.
 	type result struct {
-		spans []otlpsink.Span
+		spans []spanstore.Span
 		err   error
 	}
 	waiting := make(chan result)
-	_, changed := st.Watch(otlpsink.Filter{Correlation: "later"})
+	_, changed := st.Watch(spanstore.Filter{Correlation: "later"})
 	go func() {
-		s, err := st.Wait(ctx, otlpsink.Filter{Correlation: "later", Name: "second"}, 1)
+		s, err := st.Wait(ctx, spanstore.Filter{Correlation: "later", Name: "second"}, 1)
 		waiting <- result{s, err}
 	}()
 	st.Ingest(traces(spanSpec{trace: 2, span: 1, name: "first", attrs: map[string]any{"correlation_id": "later"}}), apiOrigin)
@@ -128,12 +129,12 @@ func TestWaitBeforeAndAfterArrival(t *testing.T) {
 // TestWaitForChildWhoseParentArrivesLater: the waited-for span arrives with no
 // correlation ID; only its parent, arriving later, correlates the trace.
 func TestWaitForChildWhoseParentArrivesLater(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	done := make(chan []otlpsink.Span)
+	done := make(chan []spanstore.Span)
 	go func() {
-		s, _ := st.Wait(ctx, otlpsink.Filter{Correlation: "c", Name: "publish"}, 1)
+		s, _ := st.Wait(ctx, spanstore.Filter{Correlation: "c", Name: "publish"}, 1)
 		done <- s
 	}()
 	st.Ingest(traces(spanSpec{trace: 5, span: 2, parent: 1, name: "publish"}), apiOrigin)
@@ -144,17 +145,17 @@ func TestWaitForChildWhoseParentArrivesLater(t *testing.T) {
 }
 
 func TestWaitDeadline(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	st.Ingest(traces(spanSpec{trace: 1, span: 1, name: "only", attrs: map[string]any{"correlation_id": "c"}}), apiOrigin)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	got, err := st.Wait(ctx, otlpsink.Filter{Correlation: "c"}, 2)
+	got, err := st.Wait(ctx, spanstore.Filter{Correlation: "c"}, 2)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Len(t, got, 1, "a wait that ends early returns what it has")
 }
 
 func TestEvictionKeepsIndexesConsistent(t *testing.T) {
-	st := otlpsink.NewStore(otlpsink.WithMaxSpans(5000))
+	st := spanstore.New(spanstore.WithMaxSpans(5000))
 	for i := range 10_000 {
 		st.Ingest(traces(spanSpec{trace: byte(i % 250), span: byte(i), name: fmt.Sprintf("n%d", i%3),
 			attrs: map[string]any{"correlation_id": fmt.Sprintf("c%d", i%250), "i": i}}), apiOrigin)
@@ -162,7 +163,7 @@ func TestEvictionKeepsIndexesConsistent(t *testing.T) {
 	s := st.Stats()
 	assert.Equal(t, 5000, s.Stored)
 	assert.EqualValues(t, 5000, s.Evicted)
-	all := st.Spans(otlpsink.Filter{})
+	all := st.Spans(spanstore.Filter{})
 	require.Len(t, all, 5000)
 	first, _ := all[0].Attributes.Get("i")
 	assert.EqualValues(t, 5000, first.Int(), "the oldest spans went first")
@@ -171,11 +172,11 @@ func TestEvictionKeepsIndexesConsistent(t *testing.T) {
 		total += len(st.Correlated(fmt.Sprintf("c%d", c)))
 	}
 	assert.Equal(t, 5000, total)
-	assert.Len(t, st.Spans(otlpsink.Filter{Name: "n0"}), 1667)
+	assert.Len(t, st.Spans(spanstore.Filter{Name: "n0"}), 1667)
 }
 
 func TestReset(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	st.Ingest(traces(spanSpec{trace: 1, span: 1, name: "a", attrs: map[string]any{"correlation_id": "c"}}), apiOrigin)
 	st.Reset()
 	assert.Zero(t, st.Len())
@@ -188,29 +189,29 @@ func TestReset(t *testing.T) {
 }
 
 func TestFilterMatchAndName(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	st.Ingest(traces(
 		spanSpec{trace: 1, span: 1, name: "a", attrs: map[string]any{"n": 1}},
 		spanSpec{trace: 1, span: 2, name: "b", attrs: map[string]any{"n": 2.0}},
 		spanSpec{trace: 2, span: 1, name: "a", attrs: map[string]any{"n": "2"}},
 	), apiOrigin)
-	two := func(s *otlpsink.Span) bool { v, _ := s.Attributes.Get("n"); return v.Equal(2) }
-	assert.Len(t, st.Spans(otlpsink.Filter{Match: two}), 1, "2.0 equals 2; the string \"2\" does not")
-	assert.Len(t, st.Spans(otlpsink.Filter{Name: "a"}), 2)
-	assert.Empty(t, st.Spans(otlpsink.Filter{Name: "never-seen"}))
-	tid, err := otlpsink.ParseTraceID("01aa0000000000000000000000000000")
+	two := func(s *spanstore.Span) bool { v, _ := s.Attributes.Get("n"); return v.Equal(2) }
+	assert.Len(t, st.Spans(spanstore.Filter{Match: two}), 1, "2.0 equals 2; the string \"2\" does not")
+	assert.Len(t, st.Spans(spanstore.Filter{Name: "a"}), 2)
+	assert.Empty(t, st.Spans(spanstore.Filter{Name: "never-seen"}))
+	tid, err := spanstore.ParseTraceID("01aa0000000000000000000000000000")
 	require.NoError(t, err)
 	assert.Len(t, st.Trace(tid), 2)
 }
 
 func TestValueKinds(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	st.Ingest(traces(spanSpec{trace: 1, span: 1, name: "kinds", attrs: map[string]any{
 		"s": "x", "b": true, "i": 42, "d": 1.5, "bytes": []byte{1, 2},
 		"list": []any{"a", 1}, "map": map[string]any{"k": "v", "n": 3},
 	}}), apiOrigin)
-	s := st.Spans(otlpsink.Filter{})[0]
-	get := func(k string) otlpsink.Value { v, ok := s.Attributes.Get(k); require.True(t, ok, k); return v }
+	s := st.Spans(spanstore.Filter{})[0]
+	get := func(k string) spanstore.Value { v, ok := s.Attributes.Get(k); require.True(t, ok, k); return v }
 	assert.True(t, get("s").Equal("x"))
 	assert.True(t, get("b").Equal(true))
 	assert.True(t, get("i").Equal(int64(42)))
@@ -227,28 +228,28 @@ func TestValueKinds(t *testing.T) {
 }
 
 func TestDumpRoundTrip(t *testing.T) {
-	st := otlpsink.NewStore()
+	st := spanstore.New()
 	st.Ingest(traces(
 		spanSpec{trace: 1, span: 1, name: "route_event", instance: "worker-rust-1", events: map[string]map[string]any{"Routing domain event": {"correlation_id": "c1"}}},
 		spanSpec{trace: 1, span: 2, parent: 1, name: "publish_event", instance: "worker-rust-1", start: time.Millisecond, attrs: map[string]any{"correlation_id": "c1", "n": 7}},
 		spanSpec{trace: 1, span: 3, parent: 9, name: "send_json_message", instance: "worker-rust-1", start: 2 * time.Millisecond},
 	), apiOrigin)
 	var buf bytes.Buffer
-	require.NoError(t, otlpsink.WriteOTLPJSON(&buf, st.Correlated("c1")))
+	require.NoError(t, spanstore.WriteOTLPJSON(&buf, st.Correlated("c1")))
 	assert.Equal(t, 1, strings.Count(buf.String(), "\n"))
 	assert.True(t, strings.HasPrefix(buf.String(), `{"resourceSpans":[`))
 
-	loaded := otlpsink.NewStore()
+	loaded := spanstore.New()
 	n, err := loaded.LoadOTLPJSON(strings.NewReader(buf.String()+"\n"+`{"resourceMetrics":[]}`+"\n"), "dump.jsonl")
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 	got := loaded.Correlated("c1")
 	require.Len(t, got, 3)
 	v, _ := got[1].Attributes.Get("n")
-	assert.Equal(t, otlpsink.KindInt, v.Kind(), "types survive the round trip")
+	assert.Equal(t, spanstore.KindInt, v.Kind(), "types survive the round trip")
 	assert.Equal(t, "dump.jsonl", got[0].Origin.Sender)
 
-	tree := otlpsink.TreeString(got, otlpsink.TreeOptions{})
+	tree := spantext.TreeString(got, spantext.TreeOptions{})
 	assert.Contains(t, tree, "├─ route_event [worker-rust-1] 1ms\n")
 	assert.Contains(t, tree, "│  └─ publish_event [worker-rust-1] 1ms  correlation_id=c1 n=7\n")
 	assert.Contains(t, tree, "└─ send_json_message [worker-rust-1] 1ms\n")

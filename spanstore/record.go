@@ -1,8 +1,10 @@
-package otlpsink
+package spanstore
 
 import (
 	"time"
 	"unsafe"
+
+	"github.com/traceproof/traceproof/spanstore/internal/arena"
 )
 
 // The store keeps spans in a compact, pointer-free form: attribute keys, span
@@ -59,10 +61,10 @@ type spanRec struct {
 	status     StatusCode
 
 	// The payload lives in the Store's slabs; a record holds no pointers.
-	attrs                        slabRef
-	events                       slabRef
-	links                        slabRef
-	strs                         slabRef
+	attrs                        arena.Ref
+	events                       arena.Ref
+	links                        arena.Ref
+	strs                         arena.Ref
 	nAll, nEvents, nLinks, nStrs uint32 // nAll counts span, event and link attributes
 	hasExtra                     bool   // slice or map values, in Store.extra[seq]
 }
@@ -81,10 +83,10 @@ type recView struct {
 func (st *Store) view(seq uint64, r *spanRec) recView {
 	v := recView{
 		spanRec: r,
-		attrs:   st.attrSlab.get(r.attrs, r.nAll),
-		events:  st.eventSlab.get(r.events, r.nEvents),
-		links:   st.linkSlab.get(r.links, r.nLinks),
-		strs:    st.strSlab.get(r.strs, r.nStrs),
+		attrs:   st.attrSlab.Get(r.attrs, r.nAll),
+		events:  st.eventSlab.Get(r.events, r.nEvents),
+		links:   st.linkSlab.Get(r.links, r.nLinks),
+		strs:    st.strSlab.Get(r.strs, r.nStrs),
 	}
 	if r.hasExtra {
 		v.extra = st.extra[seq]
@@ -120,7 +122,7 @@ func (st *Store) materialize(seq uint64, rec *spanRec) Span {
 		ParentSpanID: r.parentID,
 		TraceState:   r.str(r.traceState),
 		Flags:        r.flags,
-		Name:         st.strs.get(r.name),
+		Name:         st.strs.Get(r.name),
 		Kind:         r.kind,
 		Start:        unixTime(r.start),
 		End:          unixTime(r.end),
@@ -134,13 +136,13 @@ func (st *Store) materialize(seq uint64, rec *spanRec) Span {
 	// One allocation for all attributes of the span, events and links.
 	all := make(Attributes, len(r.attrs))
 	for i, a := range r.attrs {
-		all[i] = Attr{Key: st.strs.get(a.key), Value: r.value(a)}
+		all[i] = Attr{Key: st.strs.Get(a.key), Value: r.value(a)}
 	}
 	s.Attributes = all[:r.nAttrs:r.nAttrs]
 	if len(r.events) > 0 {
 		s.Events = make([]Event, len(r.events))
 		for i, e := range r.events {
-			s.Events[i] = Event{Name: st.strs.get(e.name), Time: unixTime(e.time), Attributes: all[e.a0:e.a1:e.a1]}
+			s.Events[i] = Event{Name: st.strs.Get(e.name), Time: unixTime(e.time), Attributes: all[e.a0:e.a1:e.a1]}
 		}
 	}
 	if len(r.links) > 0 {
@@ -161,36 +163,3 @@ func (r recView) value(a attr) Value {
 	}
 	return Value{kind: a.kind, num: a.num}
 }
-
-// interner maps repeated strings (attribute keys, span and event names) to
-// small IDs. It only grows: its size is bounded by the vocabulary of the
-// instrumented code, not by traffic.
-type interner struct {
-	ids  map[string]uint32
-	list []string
-}
-
-func newInterner() *interner {
-	in := &interner{ids: make(map[string]uint32)}
-	in.id("") // ID 0 is the empty string
-	return in
-}
-
-func (in *interner) id(s string) uint32 {
-	if id, ok := in.ids[s]; ok {
-		return id
-	}
-	s = string([]byte(s)) // own the bytes: s may alias a request buffer
-	id := uint32(len(in.list))
-	in.list = append(in.list, s)
-	in.ids[s] = id
-	return id
-}
-
-// lookup returns the ID of s without adding it.
-func (in *interner) lookup(s string) (uint32, bool) {
-	id, ok := in.ids[s]
-	return id, ok
-}
-
-func (in *interner) get(id uint32) string { return in.list[id] }

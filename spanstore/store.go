@@ -1,4 +1,4 @@
-package otlpsink
+package spanstore
 
 import (
 	"fmt"
@@ -9,11 +9,15 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/traceproof/traceproof/spanstore/internal/arena"
 )
 
-// DefaultCorrelationKeys are the attribute keys whose values correlate spans
-// with a test's task when no WithCorrelationKeys option is given.
-var DefaultCorrelationKeys = []string{"correlation_id", "task_uuid", "tasker.correlation_id", "tasker.task_uuid"}
+// DefaultCorrelationKeys returns the attribute keys whose values correlate
+// spans with a test's task when no [WithCorrelationKeys] option is given:
+// "correlation_id" and "task_uuid". Systems with other names pass their own
+// (the domain-event package has the reference system's).
+func DefaultCorrelationKeys() []string { return []string{"correlation_id", "task_uuid"} }
 
 // DefaultMaxSpans is the span cap when no WithMaxSpans option is given.
 const DefaultMaxSpans = 1_000_000
@@ -34,10 +38,10 @@ type Store struct {
 
 	// Record payloads (see slab.go); extra holds the rare slice and map
 	// attribute values by seq.
-	attrSlab  slab[attr]
-	eventSlab slab[eventRec]
-	linkSlab  slab[linkRec]
-	strSlab   slab[byte]
+	attrSlab  arena.Slab[attr]
+	eventSlab arena.Slab[eventRec]
+	linkSlab  arena.Slab[linkRec]
+	strSlab   arena.Slab[byte]
 	extra     map[uint64][]Value
 
 	// b converts pdata spans; kept so its scratch buffers are reused across
@@ -48,7 +52,7 @@ type Store struct {
 	// building the canonical key.
 	lastRes uint32
 
-	strs      *interner
+	strs      *arena.Interner
 	resources []resourceEntry
 	resIdx    map[string]uint32
 	scopes    []scopeEntry
@@ -68,7 +72,7 @@ type Store struct {
 	corr   map[string]*corrEntry
 
 	watchers map[watchKey]chan struct{}
-	onStore  []func([]Span, Origin) // see Sink's WithOnSpans
+	onStore  []func([]Span, Origin) // see WithOnIngest
 
 	stats statsCounters
 }
@@ -90,62 +94,68 @@ type corrEntry struct {
 	traces []TraceID // in order of attachment
 }
 
-// StoreOption configures a Store. Every StoreOption is also a Sink Option.
-type StoreOption interface {
-	Option
-	applyStore(*storeConfig)
-}
+// Option configures a Store.
+type Option interface{ apply(*config) }
 
-type storeConfig struct {
+type config struct {
 	maxSpans int
 	corrKeys []string
+	onIngest []func([]Span, Origin)
 }
 
-type storeOptionFunc func(*storeConfig)
+type optionFunc func(*config)
 
-func (f storeOptionFunc) applyStore(c *storeConfig) { f(c) }
-func (f storeOptionFunc) apply(c *config)           { f(&c.store) }
+func (f optionFunc) apply(c *config) { f(c) }
 
 // WithMaxSpans caps the number of stored spans; past it the oldest are evicted
-// and counted in Stats().Evicted. n <= 0 means DefaultMaxSpans.
-func WithMaxSpans(n int) StoreOption {
-	return storeOptionFunc(func(c *storeConfig) { c.maxSpans = n })
+// and counted in Stats().Evicted. n <= 0 means [DefaultMaxSpans].
+func WithMaxSpans(n int) Option {
+	return optionFunc(func(c *config) { c.maxSpans = n })
 }
 
-// WithCorrelationKeys replaces DefaultCorrelationKeys: the attribute keys
+// WithCorrelationKeys replaces [DefaultCorrelationKeys]: the attribute keys
 // (looked up in span, span-event and resource attributes) whose values
 // correlate a span, and the rest of its trace, with a task.
-func WithCorrelationKeys(keys ...string) StoreOption {
-	return storeOptionFunc(func(c *storeConfig) { c.corrKeys = slices.Clone(keys) })
+func WithCorrelationKeys(keys ...string) Option {
+	return optionFunc(func(c *config) { c.corrKeys = slices.Clone(keys) })
 }
 
-// NewStore returns an empty store.
-func NewStore(opts ...StoreOption) *Store {
-	c := storeConfig{}
+// WithOnIngest calls f with the spans of every Ingest call that stored any,
+// once stored and after waiters were woken, on the ingesting goroutine (an
+// OTLP sender waits for it). f must not call back into the store's writing
+// methods.
+func WithOnIngest(f func(spans []Span, o Origin)) Option {
+	return optionFunc(func(c *config) { c.onIngest = append(c.onIngest, f) })
+}
+
+// New returns an empty store.
+func New(opts ...Option) *Store {
+	c := config{}
 	for _, o := range opts {
-		o.applyStore(&c)
+		o.apply(&c)
 	}
 	return newStore(c)
 }
 
-func newStore(c storeConfig) *Store {
+func newStore(c config) *Store {
 	if c.maxSpans <= 0 {
 		c.maxSpans = DefaultMaxSpans
 	}
 	if c.corrKeys == nil {
-		c.corrKeys = slices.Clone(DefaultCorrelationKeys)
+		c.corrKeys = DefaultCorrelationKeys()
 	}
 	st := &Store{
 		maxSpans:  c.maxSpans,
 		corrKeys:  c.corrKeys,
-		strs:      newInterner(),
+		strs:      arena.NewInterner(),
 		resIdx:    make(map[string]uint32),
 		scopeIdx:  make(map[string]uint32),
 		originIdx: make(map[Origin]uint32),
 		watchers:  make(map[watchKey]chan struct{}),
+		onStore:   c.onIngest,
 	}
 	for _, k := range c.corrKeys {
-		id := st.strs.id(k)
+		id := st.strs.ID(k)
 		for int(id) >= len(st.isCorr) {
 			st.isCorr = append(st.isCorr, false)
 		}
@@ -164,10 +174,10 @@ func (st *Store) CorrelationKeys() []string { return slices.Clone(st.corrKeys) }
 
 func (st *Store) clear() {
 	st.chunks = nil
-	st.attrSlab = newSlab[attr](attrBlock)
-	st.eventSlab = newSlab[eventRec](eventBlock)
-	st.linkSlab = newSlab[linkRec](linkBlock)
-	st.strSlab = newSlab[byte](strBlock)
+	st.attrSlab = arena.New[attr](attrBlock)
+	st.eventSlab = arena.New[eventRec](eventBlock)
+	st.linkSlab = arena.New[linkRec](linkBlock)
+	st.strSlab = arena.New[byte](strBlock)
 	st.extra = make(map[uint64][]Value)
 	st.firstSeq = st.next
 	st.head = st.next
@@ -307,7 +317,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 		ce.traces = append(ce.traces, r.traceID)
 	})
 	if touched.on {
-		touched.add(watchKey{kind: watchName, s: st.strs.get(r.name)})
+		touched.add(watchKey{kind: watchName, s: st.strs.Get(r.name)})
 		touched.add(watchKey{kind: watchTrace, trace: r.traceID})
 		for _, v := range te.corrs {
 			touched.add(watchKey{kind: watchCorr, s: v})
@@ -353,10 +363,10 @@ func (st *Store) evict() {
 	}
 	defer func() {
 		last := st.head - 1
-		st.attrSlab.release(last)
-		st.eventSlab.release(last)
-		st.linkSlab.release(last)
-		st.strSlab.release(last)
+		st.attrSlab.Release(last)
+		st.eventSlab.Release(last)
+		st.linkSlab.Release(last)
+		st.strSlab.Release(last)
 	}()
 	for int(st.next-st.head) > st.maxSpans {
 		r := st.rec(st.head)

@@ -1,4 +1,4 @@
-package otlpsink
+package spantext
 
 import (
 	"cmp"
@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/traceproof/traceproof/internal/english"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // TreeOptions tunes WriteTree.
@@ -32,21 +35,21 @@ const (
 // parent by start time. A span whose parent is not among spans is shown as an
 // orphan under its trace, naming the missing parent. Traces are ordered by
 // their first start time.
-func WriteTree(w io.Writer, spans []Span, opt TreeOptions) error {
+func WriteTree(w io.Writer, spans []spanstore.Span, opt TreeOptions) error {
 	var b strings.Builder
 	p := treePrinter{b: &b, opt: opt}
-	byTrace := map[TraceID][]Span{}
-	var order []TraceID
+	byTrace := map[spanstore.TraceID][]spanstore.Span{}
+	var order []spanstore.TraceID
 	for _, s := range spans {
 		if _, ok := byTrace[s.TraceID]; !ok {
 			order = append(order, s.TraceID)
 		}
 		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
 	}
-	first := func(id TraceID) time.Time {
-		return slices.MinFunc(byTrace[id], func(a, b Span) int { return a.Start.Compare(b.Start) }).Start
+	first := func(id spanstore.TraceID) time.Time {
+		return slices.MinFunc(byTrace[id], func(a, b spanstore.Span) int { return a.Start.Compare(b.Start) }).Start
 	}
-	slices.SortStableFunc(order, func(a, b TraceID) int { return first(a).Compare(first(b)) })
+	slices.SortStableFunc(order, func(a, b spanstore.TraceID) int { return first(a).Compare(first(b)) })
 	for _, id := range order {
 		p.trace(id, byTrace[id])
 	}
@@ -58,7 +61,7 @@ func WriteTree(w io.Writer, spans []Span, opt TreeOptions) error {
 }
 
 // TreeString is WriteTree into a string.
-func TreeString(spans []Span, opt TreeOptions) string {
+func TreeString(spans []spanstore.Span, opt TreeOptions) string {
 	var b strings.Builder
 	_ = WriteTree(&b, spans, opt)
 	return b.String()
@@ -76,10 +79,10 @@ func (p *treePrinter) c(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (p *treePrinter) trace(id TraceID, spans []Span) {
-	byID := make(map[SpanID]bool, len(spans))
-	children := map[SpanID][]Span{}
-	var roots, orphans []Span
+func (p *treePrinter) trace(id spanstore.TraceID, spans []spanstore.Span) {
+	byID := make(map[spanstore.SpanID]bool, len(spans))
+	children := map[spanstore.SpanID][]spanstore.Span{}
+	var roots, orphans []spanstore.Span
 	instances := map[string]bool{}
 	for _, s := range spans {
 		byID[s.SpanID] = true
@@ -95,15 +98,15 @@ func (p *treePrinter) trace(id TraceID, spans []Span) {
 			orphans = append(orphans, s)
 		}
 	}
-	byStart := func(a, b Span) int { return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Seq, b.Seq)) }
+	byStart := func(a, b spanstore.Span) int { return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Seq, b.Seq)) }
 	slices.SortFunc(roots, byStart)
 	slices.SortFunc(orphans, byStart)
 	for _, cs := range children {
 		slices.SortFunc(cs, byStart)
 	}
-	fmt.Fprintf(p.b, "%s %s (%s; %s)", p.c(ansiBold, "trace"), id, plural(len(spans), "span"), strings.Join(slices.Sorted(maps.Keys(instances)), ", "))
+	fmt.Fprintf(p.b, "%s %s (%s; %s)", p.c(ansiBold, "trace"), id, english.Plural(len(spans), "span"), strings.Join(slices.Sorted(maps.Keys(instances)), ", "))
 	if !p.opt.Now.IsZero() {
-		last := slices.MaxFunc(spans, func(a, b Span) int { return a.Received.Compare(b.Received) }).Received
+		last := slices.MaxFunc(spans, func(a, b spanstore.Span) int { return a.Received.Compare(b.Received) }).Received
 		fmt.Fprintf(p.b, " last arrival %s ago", p.opt.Now.Sub(last).Round(time.Millisecond))
 	}
 	p.b.WriteString("\n")
@@ -116,19 +119,19 @@ func (p *treePrinter) trace(id TraceID, spans []Span) {
 	}
 }
 
-func (p *treePrinter) span(s Span, children map[SpanID][]Span, indent string, last bool) {
+func (p *treePrinter) span(s spanstore.Span, children map[spanstore.SpanID][]spanstore.Span, indent string, last bool) {
 	branch, next := "├─ ", "│  "
 	if last {
 		branch, next = "└─ ", "   "
 	}
 	status := ""
 	switch s.Status.Code {
-	case StatusError:
+	case spanstore.StatusError:
 		status = " " + p.c(ansiRed, "ERROR")
 		if s.Status.Message != "" {
 			status += p.c(ansiRed, " "+fmt.Sprintf("%q", s.Status.Message))
 		}
-	case StatusOK:
+	case spanstore.StatusOK:
 		status = " ok"
 	}
 	fmt.Fprintf(p.b, "%s%s%s %s %s%s", indent, branch, p.c(ansiBold, s.Name),
@@ -162,11 +165,4 @@ func FormatDuration(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Millisecond).String()
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
