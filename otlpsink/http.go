@@ -27,6 +27,9 @@ func (s *Sink) newHTTPHandler() http.Handler {
 	for _, sig := range signals {
 		mux.Handle(sig.path, s.httpExport(sig))
 	}
+	for _, r := range s.cfg.handlers {
+		mux.Handle(r.pattern, r.h)
+	}
 	return mux
 }
 

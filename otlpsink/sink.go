@@ -46,6 +46,12 @@ type config struct {
 	token              string
 	onTraces           []func(ptrace.Traces, spanstore.Origin)
 	store              *spanstore.Store
+	handlers           []route
+}
+
+type route struct {
+	pattern string
+	h       http.Handler
 }
 
 type optionFunc func(*config)
@@ -76,6 +82,14 @@ func WithToken(token string) Option { return optionFunc(func(c *config) { c.toke
 // must not modify or retain td.
 func WithOnTraces(f func(td ptrace.Traces, o spanstore.Origin)) Option {
 	return optionFunc(func(c *config) { c.onTraces = append(c.onTraces, f) })
+}
+
+// WithHandler serves h on the HTTP port for pattern (an [http.ServeMux]
+// pattern such as "/api/v1/" or "GET /{$}"), beside the OTLP paths: how
+// traceproof serve adds its API and live view. Such routes never see the
+// sink's bearer token check or fault rules; h does its own.
+func WithHandler(pattern string, h http.Handler) Option {
+	return optionFunc(func(c *config) { c.handlers = append(c.handlers, route{pattern, h}) })
 }
 
 // WithStore makes the sink store spans in st (configured with its span cap,
