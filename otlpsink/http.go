@@ -30,6 +30,7 @@ func (s *Sink) newHTTPHandler() http.Handler {
 	for _, r := range s.cfg.handlers {
 		mux.Handle(r.pattern, r.h)
 	}
+	mux.Handle("/", http.HandlerFunc(s.unknownPath))
 	return mux
 }
 
@@ -145,6 +146,27 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 	return sig.consume(s, req, *o), nil
 }
 
+// unknownPath answers a request to a path no signal is served on with 404
+// and the fix, and counts it by path: an exporter configured with the base
+// URL where it needs the full one (Go's otlptracehttp.WithEndpointURL, or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT without /v1/traces) posts here, and
+// without this its spans would vanish without a trace.
+func (s *Sink) unknownPath(w http.ResponseWriter, r *http.Request) {
+	ctype := contentTypeJSON
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == contentTypeProto {
+		ctype = contentTypeProto
+	}
+	msg := fmt.Sprintf("%s %s from %s: not an OTLP path; %s", r.Method, r.URL.Path, r.RemoteAddr, pathHint)
+	s.recv.unknownPath(r.URL.Path, msg)
+	writeHTTPStatus(w, ctype, http.StatusNotFound, msg)
+}
+
+// pathHint says where OTLP/HTTP exporters must post, for messages about
+// requests that went elsewhere.
+const pathHint = "OTLP/HTTP exporters post to /v1/traces, /v1/metrics and /v1/logs: OTEL_EXPORTER_OTLP_ENDPOINT takes the base URL " +
+	"(the SDK appends the path), while OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and Go's otlptracehttp.WithEndpointURL take the full URL " +
+	"(otlpsink's Sink.TracesURL)"
+
 func tooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
@@ -173,7 +195,7 @@ func grpcCodeFor(httpStatus int) codes.Code {
 		return codes.Unauthenticated
 	case http.StatusRequestEntityTooLarge:
 		return codes.ResourceExhausted
-	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+	case http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType, http.StatusNotFound:
 		return codes.Unimplemented
 	}
 	return codes.Internal

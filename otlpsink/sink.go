@@ -195,6 +195,17 @@ func (s *Sink) Changed(f spanstore.Filter) <-chan struct{} { return s.store.Chan
 // CorrelationKeys returns the keys the sink's store correlates by.
 func (s *Sink) CorrelationKeys() []string { return s.store.CorrelationKeys() }
 
+// TracesURL is the full OTLP/HTTP traces URL ("http://127.0.0.1:4318/v1/traces"),
+// what OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and Go's
+// otlptracehttp.WithEndpointURL need (they do not append the path). "" when
+// HTTP is off.
+func (s *Sink) TracesURL() string {
+	if u := s.HTTPURL(); u != "" {
+		return u + "/v1/traces"
+	}
+	return ""
+}
+
 // Close stops both receivers, letting requests in flight finish (for up to
 // five seconds). The stored spans stay readable. Close is idempotent.
 func (s *Sink) Close() error {

@@ -100,6 +100,12 @@ func (s *Sink) Stats() spanstore.Stats {
 	for _, o := range c.senders {
 		st.MergeSender(*o)
 	}
+	if a := s.GRPCAddr(); a != "" {
+		st.Endpoints = append(st.Endpoints, "grpc "+a)
+	}
+	if u := s.HTTPURL(); u != "" {
+		st.Endpoints = append(st.Endpoints, "http "+u)
+	}
 	st.LastErrors = append(st.LastErrors, c.lastErrors...)
 	if n := len(st.LastErrors); n > lastErrorsKept {
 		st.LastErrors = st.LastErrors[n-lastErrorsKept:]

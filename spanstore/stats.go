@@ -49,6 +49,14 @@ type Stats struct {
 	Instances []InstanceStats
 	// LastErrors holds the most recent error messages sent back to clients.
 	LastErrors []string
+	// Correlations are the newest correlation values held (up to 20,
+	// newest first), so that a report about a correlation that never
+	// arrived can say which did.
+	Correlations []string
+	// Endpoints are where a receiver listens ("grpc 127.0.0.1:4317",
+	// "http http://127.0.0.1:4318"), for reports that must tell a user
+	// where to point an exporter.
+	Endpoints []string
 }
 
 // SenderStats describes one peer address.
@@ -64,7 +72,13 @@ type InstanceStats struct {
 	Instance string
 	Service  string
 	Spans    uint64
+	// Requests counts the export requests that carried its spans.
+	Requests uint64
 	LastSeen time.Time
+	// MaxGap is the longest silence seen between two of its requests: its
+	// own export cadence, so that a report calls it quiet only when it has
+	// been silent for longer than it usually is.
+	MaxGap time.Duration
 }
 
 // RefusedTotal sums Refused.
@@ -154,6 +168,10 @@ func (c *statsCounters) instance(r Resource, sender string, spans int, now time.
 		c.instances[name] = in
 	}
 	in.Spans += uint64(spans)
+	if in.Requests > 0 {
+		in.MaxGap = max(in.MaxGap, now.Sub(in.LastSeen))
+	}
+	in.Requests++
 	in.LastSeen = now
 }
 
@@ -181,6 +199,7 @@ func (st *Store) Stats() Stats {
 	for k, v := range c.byTransport {
 		s.ByTransport[k] = v
 	}
+	s.Correlations = st.newestCorrelations(maxCorrelationsInStats)
 	for _, v := range c.senders {
 		s.Senders = append(s.Senders, *v)
 	}
@@ -209,4 +228,21 @@ func (s *Stats) MergeSender(o SenderStats) {
 		}
 	}
 	slices.SortFunc(s.Senders, func(a, b SenderStats) int { return a.LastSeen.Compare(b.LastSeen) })
+}
+
+const maxCorrelationsInStats = 20
+
+// newestCorrelations returns up to n correlation values held, newest first.
+// Caller holds mu.
+func (st *Store) newestCorrelations(n int) []string {
+	ces := make([]*corrEntry, 0, len(st.corr))
+	for _, ce := range st.corr {
+		ces = append(ces, ce)
+	}
+	slices.SortFunc(ces, func(a, b *corrEntry) int { return cmp.Compare(b.first, a.first) })
+	out := make([]string, 0, min(n, len(ces)))
+	for _, ce := range ces[:min(n, len(ces))] {
+		out = append(out, ce.key)
+	}
+	return out
 }

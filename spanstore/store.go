@@ -91,6 +91,7 @@ type traceEntry struct {
 
 type corrEntry struct {
 	key    string
+	first  uint64    // seq of the span that brought it
 	traces []TraceID // in order of attachment
 }
 
@@ -310,7 +311,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 			// v aliases the span's string arena; the index must not keep
 			// that alive after the span is evicted.
 			v = strings.Clone(v)
-			ce = &corrEntry{key: v}
+			ce = &corrEntry{key: v, first: seq}
 			st.corr[v] = ce
 		}
 		te.corrs = append(te.corrs, ce.key)
