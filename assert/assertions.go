@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"testing"
 	"time"
 
 	"github.com/traceproof/traceproof/spanstore"
@@ -14,14 +13,23 @@ import (
 // reported with t.Errorf and the test goes on, or, after Require, stops with
 // t.FailNow.
 type Assertions struct {
-	t     testing.TB
+	t     TB
 	c     *Checker
 	fatal bool
 }
 
-// On returns assertions over the spans of src (an *otlpsink.Sink or
-// *spanstore.Store) for the test t.
-func On(t testing.TB, src Source, opts ...Option) *Assertions {
+// TB is the part of [testing.TB] assertions use, so that any test runner
+// can stand behind them.
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+	FailNow()
+	Name() string
+}
+
+// On returns assertions over the spans of src (an [otlpsink.Sink], a
+// [spanstore.Store], or any other [Source]) for the test t.
+func On(t TB, src Source, opts ...Option) *Assertions {
 	return &Assertions{t: t, c: Check(src, opts...)}
 }
 
@@ -38,14 +46,35 @@ func (a *Assertions) With(opts ...Option) *Assertions {
 	b := *a
 	c := *a.c
 	for _, o := range opts {
-		o(&c)
+		o.apply(&c)
 	}
 	b.c = &c
 	return &b
 }
 
-// Checker returns the Checker underneath, for code that wants errors.
+// Checker returns the [Checker] underneath, with the same source and
+// options: for packages that build checks of their own (such as
+// assert/domainevent) and report them with [Assertions.Report].
 func (a *Assertions) Checker() *Checker { return a.c }
+
+// Helper marks the caller as a test helper, so failures point at the test.
+func (a *Assertions) Helper() { a.t.Helper() }
+
+// Report fails the test with err's report, as every assertion does: dumps
+// first when TRACEPROOF_DUMP_DIR is set, then Errorf, then FailNow under
+// Require. It returns whether err was nil.
+func (a *Assertions) Report(err error) bool {
+	a.t.Helper()
+	return a.report(err)
+}
+
+// Satisfy runs r; see [Checker.Satisfy].
+func (a *Assertions) Satisfy(r Rule) []spanstore.Span {
+	a.t.Helper()
+	got, err := a.c.Satisfy(a.ctx(), r)
+	a.report(err)
+	return got
+}
 
 // ctx is not t.Context(): that one is canceled before Cleanup functions
 // run, and an assertion in a Cleanup (say, Never after the test's work) must
@@ -118,41 +147,4 @@ func (a *Assertions) ChildOf(child, parent Query) []spanstore.Span {
 	got, err := a.c.ChildOf(a.ctx(), child, parent)
 	a.report(err)
 	return got
-}
-
-// DomainEvents are the assertions on the domain events of one task.
-type DomainEvents struct {
-	a  *Assertions
-	id string
-}
-
-// DomainEvents returns assertions on the domain events published by the
-// task of correlationID.
-func (a *Assertions) DomainEvents(correlationID string) DomainEvents {
-	return DomainEvents{a: a, id: correlationID}
-}
-
-// Published proves the task published exactly these events, each once, with
-// the modes given; see Checker.Published.
-func (d DomainEvents) Published(events ...DomainEvent) []PublishedEvent {
-	d.a.t.Helper()
-	got, err := d.a.c.Published(d.a.ctx(), d.id, events...)
-	d.a.report(err)
-	return got
-}
-
-// Includes proves the task published at least these events; see
-// Checker.Includes.
-func (d DomainEvents) Includes(events ...DomainEvent) []PublishedEvent {
-	d.a.t.Helper()
-	got, err := d.a.c.Includes(d.a.ctx(), d.id, events...)
-	d.a.report(err)
-	return got
-}
-
-// NotPublished proves the task published no event named event within window
-// (scaled).
-func (d DomainEvents) NotPublished(event string, window time.Duration) bool {
-	d.a.t.Helper()
-	return d.a.report(d.a.c.NotPublished(d.a.ctx(), d.id, event, window))
 }

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/internal/asserttest"
 	"github.com/traceproof/traceproof/otlpsink"
 	"github.com/traceproof/traceproof/spanstore"
 )
@@ -27,13 +28,13 @@ func BenchmarkWaitLatency(b *testing.B) {
 	b.Run("store", func(b *testing.B) {
 		st := spanstore.New()
 		benchWake(b, st, func(corr string) func() {
-			td := build("worker-1", []span{route(corr, "order.validated", assert.DeliveryFast, 0)})
+			td := asserttest.Build("worker-1", []asserttest.Span{asserttest.Route(corr, "order.validated", "Fast", 0)})
 			return func() { st.Ingest(td, spanstore.Origin{Sender: "bench", Transport: spanstore.TransportAPI}) }
 		})
 	})
 	b.Run("grpc", func(b *testing.B) {
 		sink := otlpsink.Start(b)
-		tr := sdkWorker(b, sink, "grpc", "worker-1", true)
+		tr := asserttest.SDKWorker(b, sink, "grpc", "worker-1", true)
 		benchWake(b, sink.Store(), func(corr string) func() {
 			_, sp := tr.Start(context.Background(), "route_event", trace.WithAttributes(attribute.String("correlation_id", corr)))
 			return func() { sp.End() }
@@ -51,7 +52,7 @@ func benchWake(b *testing.B, st *spanstore.Store, arrive func(corr string) func(
 		corr := "bench-" + strconv.Itoa(i)
 		send := arrive(corr)
 		ready := make(chan struct{})
-		src := &hooked{Store: st, at: 1, hook: func() { close(ready) }}
+		src := &asserttest.Hooked{Store: st, At: 1, Hook: func() { close(ready) }}
 		returned := make(chan time.Time, 1)
 		go func() {
 			if _, err := assert.Check(src).Eventually(context.Background(), assert.Spans().Named("route_event").Correlated(corr), 1); err != nil {

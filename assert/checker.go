@@ -17,34 +17,43 @@ import (
 // *Failure as its error, whose Error() is the report a test would print.
 // A Checker is safe for concurrent use.
 type Checker struct {
-	src     Source
-	timeout time.Duration
-	settle  time.Duration
-	domain  DomainConfig
+	src        Source
+	timeout    time.Duration
+	settle     time.Duration
+	allowEmpty bool
 }
 
-// Option configures a Checker or Assertions.
-type Option func(*Checker)
+// Option configures a [Checker] or [Assertions].
+type Option interface{ apply(*Checker) }
 
-// Timeout sets how long assertions wait for spans (DefaultTimeout). It is
-// scaled by TRACEPROOF_TIMEOUT_SCALE.
-func Timeout(d time.Duration) Option { return func(c *Checker) { c.timeout = Scaled(d) } }
+type optionFunc func(*Checker)
 
-// Settle sets how long Exactly, OncePer and Published keep watching for
-// extras once the expected spans arrived (DefaultSettle). It is scaled by
-// TRACEPROOF_TIMEOUT_SCALE.
-func Settle(d time.Duration) Option { return func(c *Checker) { c.settle = Scaled(d) } }
+func (f optionFunc) apply(c *Checker) { f(c) }
 
-// Domain sets the span and attribute names of domain events, for systems
-// whose names differ from DESIGN.md's (DefaultDomainConfig).
-func Domain(cfg DomainConfig) Option { return func(c *Checker) { c.domain = cfg.withDefaults() } }
+// WithTimeout sets how long assertions wait for spans ([DefaultTimeout]). It
+// is scaled by TRACEPROOF_TIMEOUT_SCALE.
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(c *Checker) { c.timeout = Scaled(d) })
+}
 
-// Check returns a Checker reading spans from src (an *otlpsink.Sink or
-// *spanstore.Store).
+// WithSettle sets how long the checks that prove "these and no more"
+// (Exactly, OncePer, and rules such as domain-event publishing) keep
+// watching for extras once the expected spans arrived ([DefaultSettle]). It
+// is scaled by TRACEPROOF_TIMEOUT_SCALE.
+func WithSettle(d time.Duration) Option { return optionFunc(func(c *Checker) { c.settle = Scaled(d) }) }
+
+// WithAllowEmpty lets an absence check (Never, Exactly(q, 0), a rule that
+// expects nothing) pass over a correlation, or a source, that had no span at
+// all. Without it such a check fails: an absence proven over nothing is no
+// proof. Use it only for a test that really means "nothing at all".
+func WithAllowEmpty() Option { return optionFunc(func(c *Checker) { c.allowEmpty = true }) }
+
+// Check returns a Checker reading spans from src (an [otlpsink.Sink], a
+// [spanstore.Store], or any other [Source]).
 func Check(src Source, opts ...Option) *Checker {
-	c := &Checker{src: src, timeout: Scaled(DefaultTimeout), settle: Scaled(DefaultSettle), domain: DefaultDomainConfig()}
+	c := &Checker{src: src, timeout: Scaled(DefaultTimeout), settle: Scaled(DefaultSettle)}
 	for _, o := range opts {
-		o(c)
+		o.apply(c)
 	}
 	return c
 }
@@ -131,20 +140,22 @@ type report struct {
 	asked, found string
 	details      []string
 	matched      []spanstore.Span
-	near         []Query // queries whose near misses explain the failure
-	about        []Query // queries whose correlation the failure shows; near when nil
-	corr         string  // a correlation to show, when no query names it
+	named        []spanstore.Span // spans the verdict speaks of
+	near         []Query          // queries whose near misses explain the failure
+	about        []Query          // queries whose correlation the failure shows; near when nil
+	corr         string           // a correlation to show, when no query names it
 }
 
 func (c *Checker) fail(v *view, w *wait, r report) *Failure {
 	f := &Failure{
-		Asked: r.asked, Found: r.found, Details: r.details, Matched: r.matched,
+		Asked: r.asked, Found: r.found, Details: r.details, Matched: r.matched, Named: r.named,
 		started: w.start, at: time.Now(),
 	}
 	for _, q := range r.near {
-		nm, total := nearMisses(v, q)
+		nm, total, groups := nearMisses(v, q)
 		f.NearMisses = append(f.NearMisses, nm...)
 		f.moreNearMisses += total - len(nm)
+		f.nearGroups = append(f.nearGroups, groups...)
 	}
 	about := r.about
 	if about == nil {
@@ -172,8 +183,8 @@ func (c *Checker) related(v *view, corr string, qs []Query, f *Failure) ([]spans
 	}
 	if len(corrs) > 0 {
 		var spans []spanstore.Span
-		for _, v := range corrs {
-			spans = append(spans, c.src.Spans(spanstore.Filter{Correlation: v})...)
+		for _, corr := range corrs {
+			spans = append(spans, v.correlated(corr).spans...)
 		}
 		spans = dedupe(spans)
 		return spans, "spans of correlation " + quoteAll(corrs)

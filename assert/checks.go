@@ -33,44 +33,36 @@ func (c *Checker) Eventually(ctx context.Context, q Query, n int) ([]spanstore.S
 }
 
 // Exactly waits until q selects n spans, then keeps watching for the settle
-// window and fails as soon as an extra one arrives. It returns the n spans.
+// window, and judges once at its end (or at the timeout and a settle window
+// after it): n spans pass, more or fewer fail, the report listing the extras.
+// Exactly(q, 0) is an absence check: see [Checker.Never] for why it fails
+// over a correlation that had no span at all. It returns the spans judged.
 func (c *Checker) Exactly(ctx context.Context, q Query, n int) ([]spanstore.Span, error) {
-	w := c.begin(ctx)
-	defer w.cancel()
-	asked := fmt.Sprintf("exactly %s (waiting up to %s for them, then %s for extras)", q.phrase(count(n)), round(w.limit), round(c.settle))
-	var v *view
-	var got []spanstore.Span
-	err := c.waitThenSettle(w, settleRules{
-		look: func(s settling) (<-chan struct{}, bool, error) {
-			v = newView(c.src)
-			var ch <-chan struct{}
-			got, ch = q.find(v, true)
+	return c.Satisfy(ctx, Rule{Asked: "exactly " + q.phrase(count(n)), Spans: q, Settle: true,
+		Judge: func(got []spanstore.Span, _ time.Time) Judgement {
+			j := Judgement{Complete: len(got) >= n, Failed: len(got) != n, Found: fmt.Sprintf("found %d", len(got))}
 			if len(got) > n {
-				found := fmt.Sprintf("found %d, %d too many", len(got), len(got)-n)
-				if s.open() {
-					found += ": " + s.extraArrived()
-				}
-				var details []string
+				j.Found = fmt.Sprintf("found %d, %d too many", len(got), len(got)-n)
 				for _, extra := range got[n:] {
-					details = append(details, "extra: "+spanLine(extra))
+					j.Lines = append(j.Lines, "extra: "+spanLine(extra))
 				}
-				return ch, false, c.fail(v, w, report{asked: asked, found: found, details: details, matched: got, about: []Query{q}})
+				j.Named, j.Matched = got[n:], got
 			}
-			return ch, len(got) == n, nil
-		},
-		ended: func(s settling) error {
-			found := fmt.Sprintf("found %d %s", len(got), w.ended())
-			if s.open() {
-				found = fmt.Sprintf("found %d, but the context ended %s into the settle window (%v)", len(got), round(time.Since(s.opened)), context.Cause(w.parent))
-			}
-			return c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
+			return j
 		},
 	})
-	return got, err
 }
 
 // Never watches for window (scaled by TRACEPROOF_TIMEOUT_SCALE) and fails as
 // soon as q selects a span. Spans that arrived before the call count too.
+//
+// An absence is only proven over spans that arrived: when q names a
+// correlation (Correlated) that had no span at all by the end of the window,
+// Never fails, saying so and listing the correlations that did arrive; a
+// typo, a correlation ID that is not propagated and a worker that exports
+// nothing would otherwise all pass. Without a correlation it fails when the
+// source received no span from anyone. [WithAllowEmpty] opts out, for a test
+// that really means "nothing at all".
 func (c *Checker) Never(ctx context.Context, q Query, window time.Duration) error {
 	window = Scaled(window)
 	w := &wait{ctx: ctx, parent: ctx, start: time.Now(), limit: window}
@@ -82,11 +74,11 @@ func (c *Checker) Never(ctx context.Context, q Query, window time.Duration) erro
 		got, ch := q.find(v, true)
 		if len(got) > 0 {
 			return c.fail(v, w, report{asked: asked, found: fmt.Sprintf("found %d after %s", len(got), round(time.Since(w.start))),
-				matched: got, about: []Query{q}})
+				matched: got, named: got, about: []Query{q}})
 		}
 		switch next(ctx, timer.C, ch) {
 		case timerFired:
-			return nil
+			return c.vacuous(newView(c.src), w, asked, q, 0)
 		case ctxDone:
 			return c.fail(v, w, report{asked: asked, found: fmt.Sprintf("found none, but the context ended after %s, before the window closed (%v)",
 				round(time.Since(w.start)), context.Cause(ctx)), about: []Query{q}})
@@ -98,60 +90,52 @@ func (c *Checker) Never(ctx context.Context, q Query, window time.Duration) erro
 // the attribute key (looked up in any scope): each step executed once across
 // all worker instances, say. With want, it waits until each listed value
 // occurred; without, until any span matched. It then watches for the settle
-// window, failing as soon as a value occurs twice (naming the instances and
-// start times of the duplicates) or a selected span lacks key. It returns the
-// span of each value.
+// window and judges once: a value that occurred twice (naming the instances
+// and start times of the duplicates), a selected span that lacks key, or a
+// wanted value that never occurred fails it. It returns the span of each
+// value.
 func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...string) (map[string]spanstore.Span, error) {
-	w := c.begin(ctx)
-	defer w.cancel()
 	asked := fmt.Sprintf("%s exactly once per %s", q.phrase("spans"), key)
 	if len(want) > 0 {
 		asked += " (" + quoteAll(want) + ")"
 	}
-	asked += fmt.Sprintf(", waiting up to %s for them, then %s for duplicates", round(w.limit), round(c.settle))
-	var v *view
-	var got []spanstore.Span
 	var groups map[string][]spanstore.Span
-	var missing []string
-	err := c.waitThenSettle(w, settleRules{
-		look: func(settling) (<-chan struct{}, bool, error) {
-			v = newView(c.src)
-			var ch <-chan struct{}
-			got, ch = q.find(v, true)
+	_, err := c.Satisfy(ctx, Rule{Asked: asked, Spans: q, Settle: true, Extras: "duplicates",
+		Judge: func(got []spanstore.Span, _ time.Time) Judgement {
 			var order, keyless []string
 			groups, order, keyless = groupBy(got, key)
-			if len(keyless) > 0 {
-				return ch, false, c.fail(v, w, report{asked: asked, found: fmt.Sprintf("%s of %d selected lack %s", english.Plural(len(keyless), "span"), len(got), key),
-					details: keyless, about: []Query{q}})
-			}
-			var dups []string
-			for _, k := range order {
-				if ss := groups[k]; len(ss) > 1 {
-					dups = append(dups, fmt.Sprintf("%s %s occurred %d times: %s", key, quote(k), len(ss), occurrences(ss)))
-				}
-			}
-			if len(dups) > 0 {
-				return ch, false, c.fail(v, w, report{asked: asked,
-					found:   fmt.Sprintf("%d of %d %s values occurred more than once", len(dups), len(order), key),
-					details: dups, matched: got, about: []Query{q}})
-			}
-			missing = nil
+			var missing []string
 			for _, k := range want {
 				if _, ok := groups[k]; !ok {
 					missing = append(missing, k)
 				}
 			}
-			return ch, len(missing) == 0 && len(got) > 0, nil
-		},
-		ended: func(s settling) error {
-			found := fmt.Sprintf("found none %s", w.ended())
-			switch {
-			case s.open():
-				found = fmt.Sprintf("the context ended during the settle window (%v)", context.Cause(w.parent))
-			case len(got) > 0:
-				found = fmt.Sprintf("%s never occurred (%s)", key+" "+quoteAll(missing), w.ended())
+			j := Judgement{Complete: len(missing) == 0 && len(got) > 0}
+			var dups []string
+			for _, k := range order {
+				if ss := groups[k]; len(ss) > 1 {
+					dups = append(dups, fmt.Sprintf("%s %s occurred %d times: %s", key, quote(k), len(ss), occurrences(ss)))
+					j.Named = append(j.Named, ss...)
+				}
 			}
-			return c.fail(v, w, report{asked: asked, found: found, matched: got, near: []Query{q}})
+			var found []string
+			if len(keyless) > 0 {
+				found = append(found, fmt.Sprintf("%s of %d selected lack %s", english.Plural(len(keyless), "span"), len(got), key))
+				j.Lines = append(j.Lines, keyless...)
+			}
+			if len(dups) > 0 {
+				found = append(found, fmt.Sprintf("%d of %d %s values occurred more than once", len(dups), len(order), key))
+				j.Lines = append(j.Lines, dups...)
+			}
+			switch {
+			case len(got) == 0:
+				found = append(found, "found none")
+			case len(missing) > 0:
+				found = append(found, fmt.Sprintf("%s %s never occurred", key, quoteAll(missing)))
+			}
+			j.Failed = len(found) > 0
+			j.Found = strings.Join(found, "; ")
+			return j
 		},
 	})
 	if err != nil {
@@ -170,7 +154,7 @@ func (c *Checker) OncePer(ctx context.Context, q Query, key string, want ...stri
 func groupBy(spans []spanstore.Span, key string) (groups map[string][]spanstore.Span, order, keyless []string) {
 	groups = map[string][]spanstore.Span{}
 	for i := range spans {
-		fs := lookupIn(&spans[i], ScopeAny, key)
+		fs := lookupIn(&spans[i], InAny, key)
 		if len(fs) == 0 {
 			keyless = append(keyless, "no "+key+": "+spanLine(spans[i]))
 			continue

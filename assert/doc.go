@@ -17,7 +17,7 @@
 //
 // They select by name (Named, NamePrefix, NameMatches), Kind, Status,
 // attributes (Attr looks in span, span-event and resource attributes; AttrIn
-// in one Scope) with a plain value, compared typed (3 equals 3.0, never
+// in one AttrScope) with a plain value, compared typed (3 equals 3.0, never
 // "3"), or a Matcher (Exists, Contains, Matches, GreaterThan, AtLeast,
 // LessThan, AtMost), span events (HasEvent), Service and Instance, the
 // correlation value (Correlated), and structure within a trace (HasChild,

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
+	"github.com/traceproof/traceproof/internal/asserttest"
 	"github.com/traceproof/traceproof/spanstore"
 )
 
@@ -15,21 +17,21 @@ func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(assert.EnvDumpDir, dir)
 	st := spanstore.New()
-	referenceWorkflow(st, "c-1")
-	referenceWorkflow(st, "c-2")
+	asserttest.ReferenceWorkflow(st, "c-1")
+	asserttest.ReferenceWorkflow(st, "c-2")
 
 	var msgs []string
 	t.Run("sub test/one", func(t *testing.T) {
 		for range 2 { // a second failure must not overwrite the first dump
-			rec := record(t, func(tb testing.TB) {
-				assert.On(tb, st).DomainEvents("c-1").Published(assert.Fast("order.validated"))
+			rec := asserttest.Record(t, func(tb testing.TB) {
+				domainevent.On(assert.On(tb, st)).Published("c-1", domainevent.Fast("order.validated"))
 			})
-			msgs = append(msgs, rec.message(t))
+			msgs = append(msgs, rec.Message(t))
 		}
 	})
 	base := filepath.Join(dir, "TestFailureDumpsSpansNamedAfterTheTest_sub_test_one")
-	contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt")
-	contains(t, msgs[1], "spans dumped to: "+base+"-2.otlp.json, "+base+"-2.tree.txt")
+	asserttest.Contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt")
+	asserttest.Contains(t, msgs[1], "spans dumped to: "+base+"-2.otlp.json, "+base+"-2.tree.txt")
 
 	loaded, err := spanstore.LoadFile(base + ".otlp.json")
 	if err != nil {
@@ -43,7 +45,7 @@ func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	contains(t, string(tree), `expected correlation "c-1" to publish exactly these domain events`,
+	asserttest.Contains(t, string(tree), `expected correlation "c-1" to publish exactly these domain events`,
 		"✗ unexpected: payment.processed (Durable) routed on worker-rust-2",
 		"└─ publish_event [worker-rust-2]", "· Domain event published successfully")
 	if strings.Contains(string(tree), "spans dumped to") {

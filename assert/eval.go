@@ -86,15 +86,20 @@ func (q Query) impliedCorrelation() string {
 }
 
 // find returns the spans q selects and, when watch is set, a channel closed
-// when a span arrives that could change that answer.
+// when a span arrives that could change that answer. A correlated query is
+// answered from the view's snapshot of its correlation, so that every query
+// of one look, and the report of a failure, read the same spans.
 func (q Query) find(v *view, watch bool) ([]spanstore.Span, <-chan struct{}) {
 	f, rest := q.filter()
 	var spans []spanstore.Span
 	var changed <-chan struct{}
 	switch {
+	case f.Correlation != "":
+		snap := v.correlated(f.Correlation)
+		spans, changed = selectFrom(snap.spans, f), snap.changed
 	case !watch:
 		spans = v.src.Spans(f)
-	case len(rest) > 0 && f.Correlation == "" && f.TraceID.IsZero():
+	case len(rest) > 0 && f.TraceID.IsZero():
 		// A structure query's answer changes when any span of a candidate's
 		// trace arrives, whatever its name. With no correlation or trace to
 		// watch, only a watch on every arrival sees that.
@@ -116,6 +121,20 @@ func (q Query) find(v *view, watch bool) ([]spanstore.Span, <-chan struct{}) {
 	return out, changed
 }
 
+// selectFrom applies f's name, trace and Match to spans already fetched, as
+// the store would.
+func selectFrom(spans []spanstore.Span, f spanstore.Filter) []spanstore.Span {
+	var out []spanstore.Span
+	for i := range spans {
+		s := &spans[i]
+		if (f.Name != "" && s.Name != f.Name) || (!f.TraceID.IsZero() && s.TraceID != f.TraceID) || (f.Match != nil && !f.Match(s)) {
+			continue
+		}
+		out = append(out, *s)
+	}
+	return out
+}
+
 func matchConds(v *view, cs []cond, s *spanstore.Span) bool {
 	for _, c := range cs {
 		if !c.match(v, s) {
@@ -135,10 +154,42 @@ type view struct {
 	src    Source
 	keys   []string
 	traces map[spanstore.TraceID]*traceView
+	corrs  map[string]*snapshot
+}
+
+// snapshot is a correlation's spans as one look saw them, and the channel
+// that closes when another arrives.
+type snapshot struct {
+	spans   []spanstore.Span
+	changed <-chan struct{}
 }
 
 func newView(src Source) *view {
-	return &view{src: src, traces: map[spanstore.TraceID]*traceView{}}
+	return &view{src: src, traces: map[spanstore.TraceID]*traceView{}, corrs: map[string]*snapshot{}}
+}
+
+// correlated returns the view's snapshot of a correlation, fetching it on
+// first use: the watch first, then the spans, so nothing arriving in between
+// is missed. The correlation's traces are whole in it (the store correlates
+// whole traces), so they are served from it too.
+func (v *view) correlated(corr string) *snapshot {
+	if s := v.corrs[corr]; s != nil {
+		return s
+	}
+	f := spanstore.Filter{Correlation: corr}
+	s := &snapshot{changed: v.src.Changed(f)}
+	s.spans = v.src.Spans(f)
+	v.corrs[corr] = s
+	byTrace := map[spanstore.TraceID][]spanstore.Span{}
+	for _, sp := range s.spans {
+		byTrace[sp.TraceID] = append(byTrace[sp.TraceID], sp)
+	}
+	for id, spans := range byTrace {
+		if v.traces[id] == nil {
+			v.traces[id] = newTraceView(spans)
+		}
+	}
+	return s
 }
 
 type traceView struct {
@@ -153,8 +204,14 @@ func (v *view) trace(id spanstore.TraceID) *traceView {
 	if t := v.traces[id]; t != nil {
 		return t
 	}
+	t := newTraceView(v.src.Spans(spanstore.Filter{TraceID: id}))
+	v.traces[id] = t
+	return t
+}
+
+func newTraceView(spans []spanstore.Span) *traceView {
 	t := &traceView{
-		spans: v.src.Spans(spanstore.Filter{TraceID: id}),
+		spans: spans,
 		byID:  map[spanstore.SpanID]*spanstore.Span{},
 		kids:  map[spanstore.SpanID][]*spanstore.Span{},
 	}
@@ -168,7 +225,6 @@ func (v *view) trace(id spanstore.TraceID) *traceView {
 	for _, ks := range t.kids {
 		slices.SortFunc(ks, byStart)
 	}
-	v.traces[id] = t
 	return t
 }
 
@@ -223,7 +279,7 @@ func (v *view) correlations(id spanstore.TraceID) []string {
 	}
 	for i := range t.spans {
 		for _, k := range v.keys {
-			for _, f := range lookupIn(&t.spans[i], ScopeAny, k) {
+			for _, f := range lookupIn(&t.spans[i], InAny, k) {
 				if s := f.v.AsString(); s != "" && !slices.Contains(t.corrs, s) {
 					t.corrs = append(t.corrs, s)
 				}

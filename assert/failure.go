@@ -25,6 +25,9 @@ type Failure struct {
 	Details []string
 	// Matched are the spans that met the query when the assertion gave up.
 	Matched []spanstore.Span
+	// Named are the spans the verdict speaks of (extras, duplicates, the
+	// spans an expectation found wanting); pages highlight them.
+	Named []spanstore.Span
 	// NearMisses met every condition of the query but one.
 	NearMisses []NearMiss
 	// Spans are what the failure is about: the correlation's spans when the
@@ -38,6 +41,7 @@ type Failure struct {
 
 	spansTitle     string
 	moreNearMisses int
+	nearGroups     []nearGroup
 	started, at    time.Time
 	dumpErr        error
 }
@@ -56,6 +60,7 @@ func (f *Failure) Error() string {
 }
 
 func (f *Failure) render(b *strings.Builder, withTree bool) {
+	f.renderNothingArrived(b)
 	fmt.Fprintf(b, "expected %s\n", f.Asked)
 	fmt.Fprintf(b, "%s\n", f.Found)
 	for _, d := range f.Details {
@@ -71,15 +76,7 @@ func (f *Failure) render(b *strings.Builder, withTree bool) {
 			fmt.Fprintf(b, "  %s\n", spanLine(s))
 		}
 	}
-	if len(f.NearMisses) > 0 {
-		fmt.Fprintf(b, "near misses (spans that met every condition but one):\n")
-		for _, n := range f.NearMisses {
-			fmt.Fprintf(b, "  %s\n", n)
-		}
-		if f.moreNearMisses > 0 {
-			fmt.Fprintf(b, "  … %d more\n", f.moreNearMisses)
-		}
-	}
+	f.renderNearMisses(b)
 	if withTree {
 		f.renderTree(b)
 	}
@@ -89,6 +86,18 @@ func (f *Failure) render(b *strings.Builder, withTree bool) {
 		fmt.Fprintf(b, "dump failed: %v\n", f.dumpErr)
 	case len(f.DumpFiles) > 0:
 		fmt.Fprintf(b, "spans dumped to: %s\n", strings.Join(f.DumpFiles, ", "))
+	}
+}
+
+// renderNearMisses groups the near misses by the condition they failed, so
+// that ten spans failing the same way read as one line with a count.
+func (f *Failure) renderNearMisses(b *strings.Builder) {
+	if len(f.nearGroups) == 0 {
+		return
+	}
+	b.WriteString("near misses (spans that met every condition but one):\n")
+	for _, g := range f.nearGroups {
+		fmt.Fprintf(b, "  %s\n", g)
 	}
 }
 
@@ -146,8 +155,12 @@ func (f *Failure) renderSink(b *strings.Builder) {
 		}
 		for _, in := range st.Instances {
 			fmt.Fprintf(b, "  %-*s  %-*s  %12s  last seen %s ago", wi, in.Instance, ws, in.Service, english.Plural(int(in.Spans), "span"), ago(f.at, in.LastSeen))
-			if othersSpoke && in.LastSeen.Before(f.started) {
-				fmt.Fprintf(b, "  <- quiet: nothing during the %s this assertion waited, while others sent spans", round(f.at.Sub(f.started)))
+			if othersSpoke && in.LastSeen.Before(f.started) && quiet(in, f.at) {
+				fmt.Fprintf(b, "  <- quiet: nothing for %s", round(f.at.Sub(in.LastSeen)))
+				if in.MaxGap > 0 {
+					fmt.Fprintf(b, ", longer than its usual gap (%s)", round(in.MaxGap))
+				}
+				b.WriteString(", while others sent spans")
 			}
 			b.WriteString("\n")
 		}
@@ -181,12 +194,69 @@ func (f *Failure) renderSink(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "WARNING: %d requests were refused (%s)\n", n, strings.Join(reasons, ", "))
 	}
+	if n := sum(st.UnknownPaths); n > 0 {
+		paths := make([]string, 0, len(st.UnknownPaths))
+		for _, k := range slices.Sorted(mapKeys(st.UnknownPaths)) {
+			paths = append(paths, fmt.Sprintf("%s: %d", quote(k), st.UnknownPaths[k]))
+		}
+		fmt.Fprintf(b, "WARNING: %d requests went to paths the sink does not serve (%s): %s\n", n, strings.Join(paths, ", "), pathFix)
+	}
 	if st.Rejected > 0 {
 		fmt.Fprintf(b, "WARNING: %d spans were rejected for all-zero IDs\n", st.Rejected)
 	}
 	for _, e := range st.LastErrors {
 		fmt.Fprintf(b, "  error sent to a client: %s\n", e)
 	}
+}
+
+// pathFix is the fix for requests to unknown paths.
+const pathFix = "OTLP/HTTP exporters post to /v1/traces, /v1/metrics and /v1/logs; OTEL_EXPORTER_OTLP_ENDPOINT takes the base URL " +
+	"and the SDK appends the path, but OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and Go's otlptracehttp.WithEndpointURL take the full URL " +
+	"(otlpsink's Sink.TracesURL())"
+
+// minQuiet is the shortest silence called quiet: exporters batch, and a
+// batch span processor flushes every few hundred milliseconds.
+const minQuiet = 2 * time.Second
+
+// quiet says whether an instance has been silent for longer than its own
+// export cadence (the longest gap seen between its requests), and at least
+// minQuiet.
+func quiet(in spanstore.InstanceStats, now time.Time) bool {
+	return now.Sub(in.LastSeen) > max(minQuiet, in.MaxGap)
+}
+
+// renderNothingArrived leads the report when no span has arrived from any
+// sender: then the telemetry path, not the system under test, is the first
+// suspect, and the report says where exporters must point. (A sender that
+// went silent during the check is flagged quiet in the instances list.)
+func (f *Failure) renderNothingArrived(b *strings.Builder) {
+	st := f.Stats
+	if st.Spans > 0 {
+		return
+	}
+	b.WriteString("NOTHING ARRIVED: the sink has received no span from any sender; check the exporters first.\n")
+	for _, e := range st.Endpoints {
+		transport, addr, _ := strings.Cut(e, " ")
+		switch transport {
+		case "grpc":
+			fmt.Fprintf(b, "  gRPC: OTEL_EXPORTER_OTLP_ENDPOINT=http://%s OTEL_EXPORTER_OTLP_PROTOCOL=grpc (Go: otlptracegrpc.WithEndpoint(%q), WithInsecure())\n", addr, addr)
+		case "http":
+			fmt.Fprintf(b, "  HTTP: OTEL_EXPORTER_OTLP_ENDPOINT=%s OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf (Go: otlptracehttp.WithEndpointURL(%q))\n", addr, addr+"/v1/traces")
+		default:
+			fmt.Fprintf(b, "  %s\n", e)
+		}
+	}
+	if len(st.Endpoints) > 0 {
+		b.WriteString("  and OTEL_TRACES_EXPORTER=otlp; a short OTEL_BSP_SCHEDULE_DELAY (otlpsink's ExporterEnv sets both) makes spans arrive sooner.\n")
+	}
+}
+
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {

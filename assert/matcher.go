@@ -9,36 +9,36 @@ import (
 	"github.com/traceproof/traceproof/spanstore"
 )
 
-// Scope says where an attribute predicate looks.
-type Scope uint8
+// AttrScope says where an attribute predicate looks.
+type AttrScope uint8
 
 // Scopes. One OTLP-instrumented system puts the same key in different places
 // (DESIGN.md: correlation_id is a span-event attribute on route_event and a
 // span attribute on publish_event), so the default looks everywhere.
 const (
-	// ScopeAny looks in the span's attributes, its events' attributes and
+	// InAny looks in the span's attributes, its events' attributes and
 	// its resource's; the predicate holds if any value found satisfies it.
-	ScopeAny Scope = iota
-	// ScopeSpan looks in the span's own attributes only.
-	ScopeSpan
-	// ScopeEvents looks in the attributes of the span's events.
-	ScopeEvents
-	// ScopeResource looks in the attributes of the emitting process.
-	ScopeResource
+	InAny AttrScope = iota
+	// InSpan looks in the span's own attributes only.
+	InSpan
+	// InEvents looks in the attributes of the span's events.
+	InEvents
+	// InResource looks in the attributes of the emitting process.
+	InResource
 )
 
-func (s Scope) String() string {
+func (s AttrScope) String() string {
 	switch s {
-	case ScopeAny:
+	case InAny:
 		return "any"
-	case ScopeSpan:
+	case InSpan:
 		return "span attribute"
-	case ScopeEvents:
+	case InEvents:
 		return "span-event attribute"
-	case ScopeResource:
+	case InResource:
 		return "resource attribute"
 	}
-	return "Scope(" + strconv.Itoa(int(s)) + ")"
+	return "AttrScope(" + strconv.Itoa(int(s)) + ")"
 }
 
 // found is one value of a key, and where it was found.
@@ -47,23 +47,23 @@ type found struct {
 	v     spanstore.Value
 }
 
-// lookupIn returns every value of key in scope, in the order ScopeAny reads
+// lookupIn returns every value of key in scope, in the order InAny reads
 // them: span, events, resource.
-func lookupIn(s *spanstore.Span, scope Scope, key string) []found {
+func lookupIn(s *spanstore.Span, scope AttrScope, key string) []found {
 	var out []found
-	if scope == ScopeAny || scope == ScopeSpan {
+	if scope == InAny || scope == InSpan {
 		if v, ok := s.Attributes.Get(key); ok {
 			out = append(out, found{"span", v})
 		}
 	}
-	if scope == ScopeAny || scope == ScopeEvents {
+	if scope == InAny || scope == InEvents {
 		for _, e := range s.Events {
 			if v, ok := e.Attributes.Get(key); ok {
 				out = append(out, found{"event " + strconv.Quote(e.Name), v})
 			}
 		}
 	}
-	if scope == ScopeAny || scope == ScopeResource {
+	if scope == InAny || scope == InResource {
 		if v, ok := s.Resource.Attributes.Get(key); ok {
 			out = append(out, found{"resource", v})
 		}

@@ -2,7 +2,10 @@ package assert
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/traceproof/traceproof/internal/english"
 	"github.com/traceproof/traceproof/spanstore"
 )
 
@@ -35,14 +38,14 @@ const (
 // the test produced), else spans with the query's name, else the most recent
 // spans of the trace or sink. A query of one condition has no near misses
 // worth reading: every other span would be one.
-func nearMisses(v *view, q Query) ([]NearMiss, int) {
+func nearMisses(v *view, q Query) ([]NearMiss, int, []nearGroup) {
 	if len(q.conds) < 2 {
-		return nil, 0
+		return nil, 0, nil
 	}
 	f, _ := q.filter()
 	var cands []spanstore.Span
 	if f.Correlation != "" {
-		cands = v.src.Spans(spanstore.Filter{Correlation: f.Correlation})
+		cands = v.correlated(f.Correlation).spans
 	}
 	if len(cands) == 0 && f.Name != "" {
 		cands = v.src.Spans(spanstore.Filter{Name: f.Name})
@@ -57,6 +60,7 @@ func nearMisses(v *view, q Query) ([]NearMiss, int) {
 		cands = cands[len(cands)-maxCandidates:]
 	}
 	var out []NearMiss
+	var groups []nearGroup
 	total := 0
 	for i := range cands {
 		s := &cands[i]
@@ -74,12 +78,75 @@ func nearMisses(v *view, q Query) ([]NearMiss, int) {
 			continue
 		}
 		total++
+		c := q.conds[missed]
+		nm := NearMiss{Span: *s, Missed: c.words, Seen: c.seen(v, s)}
 		if len(out) < maxNearMisses {
-			c := q.conds[missed]
-			out = append(out, NearMiss{Span: *s, Missed: c.words, Seen: c.seen(v, s)})
+			out = append(out, nm)
+		}
+		i := slices.IndexFunc(groups, func(g nearGroup) bool { return g.missed == nm.Missed })
+		if i < 0 {
+			groups = append(groups, nearGroup{missed: nm.Missed})
+			i = len(groups) - 1
+		}
+		groups[i].add(nm)
+	}
+	return out, total, groups
+}
+
+// nearGroup is the near misses that failed one condition: how many, what
+// they had instead (each distinct value with its count), and a few of them.
+type nearGroup struct {
+	missed   string
+	n        int
+	seen     []string
+	seenN    []int
+	examples []spanstore.Span
+}
+
+const nearExamples = 3
+
+func (g *nearGroup) add(nm NearMiss) {
+	g.n++
+	if i := slices.Index(g.seen, nm.Seen); i >= 0 {
+		g.seenN[i]++
+	} else {
+		g.seen = append(g.seen, nm.Seen)
+		g.seenN = append(g.seenN, 1)
+	}
+	if len(g.examples) < nearExamples {
+		g.examples = append(g.examples, nm.Span)
+	}
+}
+
+// String is the group in a line or two: the condition, the count, what was
+// seen (most common first), and examples.
+func (g nearGroup) String() string {
+	idx := make([]int, len(g.seen))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return g.seenN[b] - g.seenN[a] })
+	var seen []string
+	for k, i := range idx {
+		if k == 5 {
+			seen = append(seen, fmt.Sprintf("… %d more values", len(idx)-k))
+			break
+		}
+		if g.seenN[i] > 1 {
+			seen = append(seen, fmt.Sprintf("%s (%d)", g.seen[i], g.seenN[i]))
+		} else {
+			seen = append(seen, g.seen[i])
 		}
 	}
-	return out, total
+	ex := make([]string, len(g.examples))
+	for i, s := range g.examples {
+		ex[i] = fmt.Sprintf("%s [%s] span %s", s.Name, s.Instance(), s.SpanID)
+	}
+	more := ""
+	if g.n > len(g.examples) {
+		more = ", …"
+	}
+	return fmt.Sprintf("%s missed [%s]; saw %s\n    e.g. %s%s", english.Plural(g.n, "span"), g.missed, strings.Join(seen, ", "), strings.Join(ex, ", "), more)
 }
 
 // recent returns up to n of the most recently arrived spans. Seq numbers

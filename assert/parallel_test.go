@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
+	"github.com/traceproof/traceproof/internal/asserttest"
 	"github.com/traceproof/traceproof/otlpsink"
 	"github.com/traceproof/traceproof/spanstore"
 )
@@ -17,12 +19,16 @@ import (
 // events are spread over the instances and every export batch mixes tasks;
 // each test must pass, and see exactly its own spans.
 func TestParallelTestsShareOneSink(t *testing.T) {
+	successEvents := []domainevent.Event{
+		domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"),
+		domainevent.Fast("inventory.updated"), domainevent.Fast("notification.sent"),
+	}
 	sink := otlpsink.Start(t)
 	instances := []string{"worker-rust-1", "worker-rust-2", "worker-ruby-1", "worker-py-1"}
 	protos := []string{"grpc", "http", "grpc+gzip", "http"}
 	workers := make([]trace.Tracer, len(instances))
 	for i := range instances {
-		workers[i] = sdkWorker(t, sink, protos[i], instances[i], false)
+		workers[i] = asserttest.SDKWorker(t, sink, protos[i], instances[i], false)
 	}
 
 	t.Run("tasks", func(t *testing.T) {
@@ -31,11 +37,11 @@ func TestParallelTestsShareOneSink(t *testing.T) {
 				t.Parallel()
 				corr := fmt.Sprintf("corr-%02d", i)
 				for j, ev := range successEvents {
-					emit(workers[(i+j)%len(workers)], corr, ev)
+					asserttest.Emit(workers[(i+j)%len(workers)], corr, ev.Name, string(ev.Mode))
 				}
-				tp := assert.On(t, sink, assert.Settle(50*time.Millisecond)).Require()
+				tp := assert.On(t, sink, assert.WithSettle(50*time.Millisecond)).Require()
 
-				got := tp.DomainEvents(corr).Published(successEvents...)
+				got := domainevent.On(tp).Published(corr, successEvents...)
 				traces := map[spanstore.TraceID]bool{}
 				for j, e := range got {
 					if want := instances[(i+j)%len(instances)]; e.Instance != want {

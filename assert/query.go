@@ -114,13 +114,13 @@ func (q Query) Status(c spanstore.StatusCode) Query {
 // resource) satisfying want: a Matcher (Exists, Contains, Matches,
 // GreaterThan, ...) or a plain value, compared by Value.Equal, so an int
 // attribute 3 equals 3 and 3.0 but not "3".
-func (q Query) Attr(key string, want any) Query { return q.AttrIn(ScopeAny, key, want) }
+func (q Query) Attr(key string, want any) Query { return q.AttrIn(InAny, key, want) }
 
 // AttrIn is Attr looking in one scope only.
-func (q Query) AttrIn(scope Scope, key string, want any) Query {
+func (q Query) AttrIn(scope AttrScope, key string, want any) Query {
 	m := matcherOf(want)
 	words := "with " + key + " " + m.words
-	if scope != ScopeAny {
+	if scope != InAny {
 		words = "with " + scope.String() + " " + key + " " + m.words
 	}
 	return q.with(cond{
@@ -138,10 +138,10 @@ func (q Query) AttrIn(scope Scope, key string, want any) Query {
 }
 
 // seenAttr describes the values of key a span has in scope.
-func seenAttr(s *spanstore.Span, scope Scope, key string) string {
+func seenAttr(s *spanstore.Span, scope AttrScope, key string) string {
 	fs := lookupIn(s, scope, key)
 	if len(fs) == 0 {
-		if scope == ScopeAny {
+		if scope == InAny {
 			return "no attribute " + key
 		}
 		return "no " + scope.String() + " " + key
@@ -241,10 +241,7 @@ func (q Query) Where(words string, f func(spanstore.Span) bool) Query {
 // String describes the query in words, e.g.
 //
 //	spans named "publish_event" with event_name = "payment.processed" in the trace of correlation "abc"
-func (q Query) String() string { return q.Describe() }
-
-// Describe is String.
-func (q Query) Describe() string { return q.phrase("spans") }
+func (q Query) String() string { return q.phrase("spans") }
 
 // phrase describes the query after a subject ("spans", "span", "1 span").
 func (q Query) phrase(subject string) string {

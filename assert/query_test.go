@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/internal/asserttest"
 	"github.com/traceproof/traceproof/spanstore"
 )
 
@@ -43,10 +44,10 @@ func TestQueryDescribesItself(t *testing.T) {
 			`spans named "publish_event" with event_name = "payment.processed" in the trace of correlation "abc"`},
 		{assert.Spans().NamePrefix("pub").Kind(spanstore.KindServer).Status(spanstore.StatusError),
 			`spans with a name starting with "pub" of kind Server with status Error`},
-		{assert.Spans().NameMatches("^pub(lish)?$").AttrIn(assert.ScopeEvents, "task_uuid", assert.Exists()),
+		{assert.Spans().NameMatches("^pub(lish)?$").AttrIn(assert.InEvents, "task_uuid", assert.Exists()),
 			`spans with a name matching /^pub(lish)?$/ with span-event attribute task_uuid set`},
 		{assert.Spans().Attr("retries", assert.AtLeast(2)).Attr("count", 3).Attr("queue", assert.Contains("domain")).
-			AttrIn(assert.ScopeResource, "service.name", assert.Matches("^tasker")).Attr("n", assert.LessThan(1.5)),
+			AttrIn(assert.InResource, "service.name", assert.Matches("^tasker")).Attr("n", assert.LessThan(1.5)),
 			`spans with retries >= 2 with count = 3 with queue containing "domain" with resource attribute service.name matching /^tasker/ with n < 1.5`},
 		{assert.Spans().Named("route_event").HasChild(assert.Spans().Named("publish")),
 			`spans named "route_event" with a child span named "publish"`},
@@ -64,14 +65,14 @@ func TestQueryDescribesItself(t *testing.T) {
 func TestQueryPredicates(t *testing.T) {
 	t.Parallel()
 	st := spanstore.New()
-	r := ingest(st, "w-1", span{name: "route_event", at: 0,
-		attrs:  []any{"event_name", "order.validated", "retries", 3, "ratio", 0.5, "tags", []any{"a", "b"}, "n", "42"},
-		events: []event{{"Routing domain event", []any{"correlation_id", "c-1", "event_name", "order.validated"}}},
-		kind:   ptrace.SpanKindServer})[0]
-	p := ingest(st, "w-2", span{name: "publish", trace: r.trace, parent: r.id, at: 1,
-		attrs: []any{"event_name", "order.validated"}, status: spanstore.StatusError})[0]
-	ingest(st, "w-2", span{name: "send_json_message", trace: r.trace, parent: p.id, at: 2})
-	ingest(st, "w-3", span{name: "publish", attrs: []any{"event_name", "other"}})
+	r := asserttest.Ingest(st, "w-1", asserttest.Span{Name: "route_event", At: 0,
+		Attrs:  []any{"event_name", "order.validated", "retries", 3, "ratio", 0.5, "tags", []any{"a", "b"}, "n", "42"},
+		Events: []asserttest.Event{{Name: "Routing domain event", Attrs: []any{"correlation_id", "c-1", "event_name", "order.validated"}}},
+		Kind:   ptrace.SpanKindServer})[0]
+	p := asserttest.Ingest(st, "w-2", asserttest.Span{Name: "publish", Trace: r.Trace, Parent: r.ID, At: 1,
+		Attrs: []any{"event_name", "order.validated"}, Status: spanstore.StatusError})[0]
+	asserttest.Ingest(st, "w-2", asserttest.Span{Name: "send_json_message", Trace: r.Trace, Parent: p.ID, At: 2})
+	asserttest.Ingest(st, "w-3", asserttest.Span{Name: "publish", Attrs: []any{"event_name", "other"}})
 
 	S := assert.Spans
 	wantFind(t, st, S().Named("publish"), "publish@w-2", "publish@w-3")
@@ -94,9 +95,9 @@ func TestQueryPredicates(t *testing.T) {
 	wantFind(t, st, S().Attr("event_name", assert.Matches(`^oth`)), "publish@w-3")
 	// Scopes: correlation_id is only in route_event's span event.
 	wantFind(t, st, S().Attr("correlation_id", "c-1"), "route_event@w-1")
-	wantFind(t, st, S().AttrIn(assert.ScopeEvents, "correlation_id", assert.Exists()), "route_event@w-1")
-	wantFind(t, st, S().AttrIn(assert.ScopeSpan, "correlation_id", assert.Exists()))
-	wantFind(t, st, S().AttrIn(assert.ScopeResource, "service.instance.id", "w-3"), "publish@w-3")
+	wantFind(t, st, S().AttrIn(assert.InEvents, "correlation_id", assert.Exists()), "route_event@w-1")
+	wantFind(t, st, S().AttrIn(assert.InSpan, "correlation_id", assert.Exists()))
+	wantFind(t, st, S().AttrIn(assert.InResource, "service.instance.id", "w-3"), "publish@w-3")
 	wantFind(t, st, S().HasEvent("Routing domain event"), "route_event@w-1")
 	wantFind(t, st, S().Service("tasker-core").Instance("w-2"), "publish@w-2", "send_json_message@w-2")
 	wantFind(t, st, S().Where("with an odd instance", func(s spanstore.Span) bool { return s.Instance() != "w-2" }),
@@ -105,7 +106,7 @@ func TestQueryPredicates(t *testing.T) {
 	// its parent.
 	wantFind(t, st, S().Correlated("c-1"), "route_event@w-1", "publish@w-2", "send_json_message@w-2")
 	wantFind(t, st, S().Named("publish").Correlated("c-1"), "publish@w-2")
-	wantFind(t, st, S().InTrace(spanstore.TraceID(traceID(r.trace))), "route_event@w-1", "publish@w-2", "send_json_message@w-2")
+	wantFind(t, st, S().InTrace(spanstore.TraceID(asserttest.TraceID(r.Trace))), "route_event@w-1", "publish@w-2", "send_json_message@w-2")
 	// Structure.
 	wantFind(t, st, S().HasChild(S().Named("publish")), "route_event@w-1")
 	wantFind(t, st, S().HasChild(S().Named("send_json_message")), "publish@w-2")
@@ -128,24 +129,24 @@ func TestQueryIsImmutable(t *testing.T) {
 func TestStructureQueryWakesOnChildWithoutCorrelation(t *testing.T) {
 	t.Parallel()
 	st := spanstore.New()
-	r := ingest(st, "w-1", span{name: "route_event"})[0]
-	src := &hooked{Store: st, at: 1, hook: func() {
-		ingest(st, "w-1", span{name: "publish", trace: r.trace, parent: r.id})
+	r := asserttest.Ingest(st, "w-1", asserttest.Span{Name: "route_event"})[0]
+	src := &asserttest.Hooked{Store: st, At: 1, Hook: func() {
+		asserttest.Ingest(st, "w-1", asserttest.Span{Name: "publish", Trace: r.Trace, Parent: r.ID})
 	}}
-	passes(t, func(tb testing.TB) {
-		wantCount(tb, assert.On(tb, src).Eventually(assert.Spans().Named("route_event").HasChild(assert.Spans().Named("publish")), 1), 1)
+	asserttest.Passes(t, func(tb testing.TB) {
+		asserttest.WantCount(tb, assert.On(tb, src).Eventually(assert.Spans().Named("route_event").HasChild(assert.Spans().Named("publish")), 1), 1)
 	})
 }
 
 func TestNearMissOnAStructureCondition(t *testing.T) {
 	t.Parallel()
 	st := spanstore.New()
-	fast(st, "worker-1", "c-1", "payment.processed", 0)
+	asserttest.Fast(st, "worker-1", "c-1", "payment.processed", 0)
 	confirmed := S().Named("route_event").Attr("event_name", "payment.processed").Correlated("c-1").
 		HasChild(S().Named("publish_event").HasEvent("Domain event published successfully"))
-	rec := record(t, func(tb testing.TB) { assert.On(tb, st, short).Eventually(confirmed, 1) })
-	contains(t, rec.message(t),
+	rec := asserttest.Record(t, func(tb testing.TB) { assert.On(tb, st, short).Eventually(confirmed, 1) })
+	asserttest.Contains(t, rec.Message(t),
 		`expected at least 1 span named "route_event" with event_name = "payment.processed" with a child (span named "publish_event" with event "Domain event published successfully") in the trace of correlation "c-1" within 50ms`,
 		`route_event [worker-1] span `,
-		`: misses [with a child (span named "publish_event" with event "Domain event published successfully")]; saw children publish [worker-1]`)
+		`missed [with a child (span named "publish_event" with event "Domain event published successfully")]; saw children publish [worker-1]`)
 }

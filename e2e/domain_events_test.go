@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	tp "github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
 )
 
@@ -112,10 +113,10 @@ func TestFailurePath(t *testing.T) {
 			assert.NotEqual(t, harness.StepComplete, s.State, "step %s ran after the failure", name)
 		}
 		published(a, corr, failureEvents...)
-		ev := a.DomainEvents(corr)
+		ev := domainevent.On(a)
 		window := 500 * time.Millisecond
 		for _, name := range []string{"payment.processed", "inventory.updated", "notification.sent"} {
-			if ev.NotPublished(name, window) {
+			if ev.NotPublished(corr, name, window) {
 				tally.absent.Add(1)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	tp "github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
 )
 
@@ -98,16 +99,16 @@ func finished(t *testing.T, a *tp.Assertions, corr string, task harness.Task) ha
 // successEvents and failureEvents are the events the reference workflow
 // publishes (DESIGN.md), with their delivery modes.
 var (
-	successEvents = []tp.DomainEvent{
-		tp.Fast("order.validated"), tp.Durable("payment.processed"),
-		tp.Fast("inventory.updated"), tp.Fast("notification.sent"),
+	successEvents = []domainevent.Event{
+		domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"),
+		domainevent.Fast("inventory.updated"), domainevent.Fast("notification.sent"),
 	}
-	failureEvents = []tp.DomainEvent{tp.Fast("order.validated"), tp.Durable("payment.failed")}
+	failureEvents = []domainevent.Event{domainevent.Fast("order.validated"), domainevent.Durable("payment.failed")}
 )
 
 // published proves the task published exactly events and counts them.
-func published(a *tp.Assertions, corr string, events ...tp.DomainEvent) []tp.PublishedEvent {
-	got := a.DomainEvents(corr).Published(events...)
+func published(a *tp.Assertions, corr string, events ...domainevent.Event) []domainevent.Proof {
+	got := domainevent.On(a).Published(corr, events...)
 	tally.events.Add(int64(len(got)))
 	return got
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
 	"github.com/traceproof/traceproof/e2e/internal/system"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
 )
@@ -36,9 +37,9 @@ const (
 	wantFast    = 3
 )
 
-var expected = []assert.DomainEvent{
-	assert.Fast("order.validated"), assert.Durable("payment.processed"),
-	assert.Fast("inventory.updated"), assert.Fast("notification.sent"),
+var expected = []domainevent.Event{
+	domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"),
+	domainevent.Fast("inventory.updated"), domainevent.Fast("notification.sent"),
 }
 
 type options struct {
@@ -122,7 +123,7 @@ func measure(mode string, parallel, tasks int) (verdicts, error) {
 
 	// The old tests watched the first worker's counters.
 	watched := sys.WorkerURLs(flavour)[0]
-	check := assert.Check(sys.Sink)
+	check := domainevent.Check(assert.Check(sys.Sink))
 	var mu sync.Mutex
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -170,7 +171,7 @@ func measure(mode string, parallel, tasks int) (verdicts, error) {
 // judge runs one task and returns the old check's verdict, whether the
 // watched worker really published all of the task's events, and the trace
 // check's verdict.
-func judge(ctx context.Context, sys *system.System, check *assert.Checker, watched string, i int) (old, onWatched, proven bool, err error) {
+func judge(ctx context.Context, sys *system.System, check *domainevent.Checker, watched string, i int) (old, onWatched, proven bool, err error) {
 	before, err := sys.Client.Metrics(ctx, watched)
 	if err != nil {
 		return
