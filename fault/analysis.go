@@ -141,7 +141,7 @@ func (r DuplicatesReport) String() string {
 		fmt.Fprintf(&b, "%d of %d stored spans were stored more than once (retries of requests the sink had stored):", n, r.Stored)
 		writeHistories(&b, r.Duplicates, r.t0)
 	default:
-		fmt.Fprintf(&b, "no duplicates: each of %s was stored once", plural(r.Stored, "span"))
+		fmt.Fprintf(&b, "no duplicates: %s", count(r.Stored, "stored span was stored once", "stored spans were each stored once"))
 	}
 	return b.String()
 }

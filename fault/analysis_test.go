@@ -96,7 +96,7 @@ func TestLostRecovered(t *testing.T) {
 			t.Errorf("%+v", r)
 		}
 		d := Duplicates(att)
-		checkReport(t, "Duplicates", d.OK(), true, d.String(), "no duplicates: each of 3 spans was stored once")
+		checkReport(t, "Duplicates", d.OK(), true, d.String(), "no duplicates: 3 stored spans were each stored once")
 		rr := Retries(att)
 		checkReport(t, "Retries", rr.OK(), true, rr.String(), "retries honoured: 2 answers asked for a retry delay or for no retry, and no retry broke one")
 	})
