@@ -215,8 +215,8 @@ func (lx *lexer) lexKey(start, col int, scope string) (token, *QueryError) {
 }
 
 // lexString reads a double-quoted string with Go's escapes (\" \\ \n \t
-// \xff \u00e9 ...), keeping other bytes as they are, valid UTF-8 or not, so
-// that what String writes with strconv.Quote reads back the same.
+// \x41 \u00e9 ...), as String writes them with strconv.Quote. The string
+// must be valid UTF-8, as OTLP's strings are (and JSON's).
 func (lx *lexer) lexString() (token, *QueryError) {
 	start, col := lx.off, lx.col
 	lx.step() // the opening quote
@@ -228,6 +228,9 @@ func (lx *lexer) lexString() (token, *QueryError) {
 		switch c := lx.src[lx.off]; c {
 		case '"':
 			lx.step()
+			if !utf8.Valid(b) {
+				return token{}, lexErr(col, `string escapes make invalid UTF-8; write other characters as themselves or as \u escapes`)
+			}
 			return token{kind: tString, col: col, text: lx.src[start:lx.off], str: string(b)}, nil
 		case '\n':
 			return token{}, lexErr(col, "unterminated string (a newline in a string must be written \\n)")
@@ -244,6 +247,9 @@ func (lx *lexer) lexString() (token, *QueryError) {
 			lx.col += len(lx.src) - lx.off - len(tail) // escapes are ASCII
 			lx.off = len(lx.src) - len(tail)
 		default:
+			if r, n := utf8.DecodeRuneInString(lx.src[lx.off:]); r == utf8.RuneError && n == 1 {
+				return token{}, lexErr(lx.col, "invalid UTF-8 in string")
+			}
 			n := lx.off
 			lx.step()
 			b = append(b, lx.src[n:lx.off]...)

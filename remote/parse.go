@@ -97,6 +97,11 @@ type parser struct {
 	subs   int // open in-brace sub-queries (child = {...})
 }
 
+// maxNesting bounds the parser's recursion. Queries nested deeper than
+// maxDepth but not this deep parse, and Build's check then names the field
+// and column of the first sub-query too deep.
+const maxNesting = 4 * maxDepth
+
 func (p *parser) advance() *QueryError {
 	t, err := p.lx.next()
 	if err != nil {
@@ -163,8 +168,8 @@ func (p *parser) term() (Query, *pos, *QueryError) {
 		return p.spanset()
 	case tLParen:
 		open := p.tok
-		if p.parens++; p.parens > maxDepth {
-			return Query{}, nil, p.errf(open, "more than %d nested parentheses", maxDepth)
+		if p.parens++; p.parens > maxNesting {
+			return Query{}, nil, p.errf(open, "more than %d nested parentheses", maxNesting)
 		}
 		if err := p.advance(); err != nil {
 			return Query{}, nil, err
@@ -224,6 +229,9 @@ func (p *parser) spanset() (Query, *pos, *QueryError) {
 			return q, at, p.advance()
 		case tOr:
 			return Query{}, nil, p.errf(p.tok, "|| is not supported: all conditions of a query must hold; join them with &&")
+		}
+		if _, ok := structural[p.tok.kind]; ok {
+			return Query{}, nil, p.errf(p.tok, "expected && or } after a condition, got %s (a pipeline inside { } goes in parentheses: child = ({…} > {…}))", p.tok.describe())
 		}
 		return Query{}, nil, p.errf(p.tok, "expected && or } after a condition, got %s", p.tok.describe())
 	}
@@ -324,7 +332,7 @@ func (p *parser) subQuery(q *Query, at *pos) *QueryError {
 	if err := p.advance(); err != nil {
 		return err
 	}
-	if p.subs++; p.subs > maxDepth {
+	if p.subs++; p.subs > maxNesting {
 		return p.errf(t, "sub-queries nested more than %d deep", maxDepth)
 	}
 	sub, sat, err := p.term()
