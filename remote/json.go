@@ -191,6 +191,9 @@ func decodeAttrs(raw json.RawMessage, field string) ([]Attr, *QueryError) {
 	if bytes.TrimSpace(raw)[0] != '[' || json.Unmarshal(raw, &elems) != nil {
 		return nil, &QueryError{Field: field, Msg: "want an array of attr conditions, got " + jsonType(raw)}
 	}
+	if len(elems) == 0 {
+		return nil, nil // as an absent attrs, so that a query has one form
+	}
 	attrs := make([]Attr, 0, len(elems))
 	for i, e := range elems {
 		path := field + "[" + strconv.Itoa(i) + "]"

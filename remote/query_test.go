@@ -306,6 +306,7 @@ func TestValuesKeepTheirType(t *testing.T) {
 	}{
 		{`"x"`, `"x"`, "x"},
 		{`"a\"b\\c\n\t\u00e9"`, `"a\"b\\c\n\t\u00e9"`, "a\"b\\c\n\té"},
+		{`"\xc3\xa9\303\251"`, `"\u00e9é"`, "éé"}, // escapes may spell UTF-8
 		{`3`, `3`, int64(3)},
 		{`-3`, `-3`, int64(-3)},
 		{`3.0`, `3.0`, 3.0},
