@@ -73,6 +73,7 @@ func TestTextErrors(t *testing.T) {
 		{`{ name = "a" } << { descendant = {} }`, "", 16, `column 16: <<: the query on its right already has descendant = {…}; write one or the other`},
 		{`{ span.x 3 }`, "", 10, `column 10: expected an operator after span.x: = != =~ !~ < <= > >= or contains, got number 3`},
 		{`{ span.x = foo }`, "", 12, `column 12: ` + valueWant + `, got the word foo (write strings in quotes: "foo")`},
+		{`{ span.x > .5 }`, "", 12, `column 12: expected a value after >: a "string", a number, true, false or nil, got attribute .5 (write 0.5)`},
 		{`{ span.x = }`, "", 12, `column 12: ` + valueWant + `, got "}"`},
 		{`{ span.x > nil }`, "", 10, `column 10: nil goes with = (the attribute is not set) or != (it is set), not >`},
 		{`{ span.x contains nil }`, "", 10, `column 10: nil goes with = (the attribute is not set) or != (it is set), not contains`},
@@ -119,6 +120,8 @@ func TestTextErrors(t *testing.T) {
 		{strings.Repeat("(", 65) + "{}" + strings.Repeat(")", 65), "", 65, `column 65: more than 64 nested parentheses`},
 		{"{ " + strings.Repeat(".a = 1 && ", 32) + ".b = 2 }", "attrs", 323, `attrs: column 323: 33 attrs; at most 32`},
 		{"{ name = \"" + strings.Repeat("a", 64<<10) + "\" }", "", 65537, `column 65537: query text of 65549 bytes; at most 65536`},
+		// The rune that crosses the limit: é's first byte is the 65536th.
+		{strings.Repeat("a", 64<<10-1) + "é", "", 65536, `column 65536: query text of 65537 bytes; at most 65536`},
 	} {
 		_, err := remote.ParseQuery(c.in)
 		queryErr(t, clipped(c.in), err, c.field, c.col, c.msg)

@@ -32,7 +32,7 @@ func (q *Query) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-var queryFields = "name, name_prefix, name_regex, kind, status, correlation, service, instance, trace_id, attrs, event, child, descendant, parent, ancestor"
+const queryFields = "name, name_prefix, name_regex, kind, status, correlation, service, instance, trace_id, attrs, event, child, descendant, parent, ancestor"
 
 func decodeQuery(data []byte, path string, depth int) (Query, *QueryError) {
 	fail := func(field, format string, args ...any) (Query, *QueryError) {

@@ -22,7 +22,11 @@ func ParseQuery(text string) (Query, error) {
 
 func parseQuery(text string) (Query, *QueryError) {
 	if len(text) > maxTextLen {
-		return Query{}, lexErr(utf8.RuneCountInString(text[:maxTextLen])+1,
+		cut := maxTextLen // the column of the rune that crosses the limit
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		return Query{}, lexErr(utf8.RuneCountInString(text[:cut])+1,
 			fmt.Sprintf("query text of %d bytes; at most %d", len(text), maxTextLen))
 	}
 	p := parser{lx: lexer{src: text, col: 1}}
@@ -394,6 +398,8 @@ func (p *parser) attr(q *Query, at *pos) *QueryError {
 		default:
 			return p.errf(opTok, "nil goes with = (the attribute is not set) or != (it is set), not %s", opTok.text)
 		}
+	case v.kind == tAttr && v.scope == "any" && isDigit(v.str[0]):
+		return p.errf(v, "expected a value after %s: a \"string\", a number, true, false or nil, got attribute %s (write 0%s)", opTok.text, clip(v.text), clip(v.text))
 	case v.kind == tIdent:
 		return p.errf(v, "expected a value after %s: a \"string\", a number, true, false or nil, got the word %s (write strings in quotes: %q)", opTok.text, clip(v.str), v.str)
 	default:
