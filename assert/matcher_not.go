@@ -3,7 +3,7 @@ package assert
 import (
 	"strings"
 
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Not matches a value that want does not: want is a Matcher, or a plain
@@ -14,7 +14,7 @@ import (
 // attribute has none, so Attr(key, Not(x)) never selects it (the remote
 // query language's != has this meaning, as TraceQL's does). For the absence
 // of an attribute use Query.WithoutAttr; Not(Exists()) matches nothing. With
-// ScopeAny the condition holds when any value found is not want, so a key
+// InAny the condition holds when any value found is not want, so a key
 // that has "a" on the span and "b" on an event is both = "a" and != "a".
 func Not(want any) Matcher {
 	m := matcherOf(want)
@@ -22,5 +22,5 @@ func Not(want any) Matcher {
 	if rest, ok := strings.CutPrefix(m.words, "= "); ok {
 		words = "!= " + rest
 	}
-	return Matcher{words: words, match: func(v otlpsink.Value) bool { return !m.match(v) }}
+	return Matcher{words: words, match: func(v spanstore.Value) bool { return !m.match(v) }}
 }

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/traceproof/traceproof/assert"
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/internal/asserttest"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 func TestNotDescribesItself(t *testing.T) {
@@ -28,7 +29,7 @@ func TestNotDescribesItself(t *testing.T) {
 			t.Errorf("got %s, want %s", got, c.want)
 		}
 	}
-	q := S().AttrIn(assert.ScopeSpan, "delivery_mode", assert.Not("Fast")).WithoutAttrIn(assert.ScopeSpan, "correlation_id").WithoutAttr("x")
+	q := S().AttrIn(assert.InSpan, "delivery_mode", assert.Not("Fast")).WithoutAttrIn(assert.InSpan, "correlation_id").WithoutAttr("x")
 	if got, want := q.String(), `spans with span attribute delivery_mode != "Fast" without span attribute correlation_id without attribute x`; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -36,17 +37,17 @@ func TestNotDescribesItself(t *testing.T) {
 
 func TestNotAndWithoutAttrSelect(t *testing.T) {
 	t.Parallel()
-	st := otlpsink.NewStore()
-	ingest(st, "w-1", span{name: "a", attrs: []any{"mode", "Fast", "n", 3},
-		events: []event{{"e", []any{"mode", "Durable"}}}})
-	ingest(st, "w-2", span{name: "b", attrs: []any{"mode", "Durable", "n", "3"}})
-	ingest(st, "w-3", span{name: "c"})
+	st := spanstore.New()
+	asserttest.Ingest(st, "w-1", asserttest.Span{Name: "a", Attrs: []any{"mode", "Fast", "n", 3},
+		Events: []asserttest.Event{{Name: "e", Attrs: []any{"mode", "Durable"}}}})
+	asserttest.Ingest(st, "w-2", asserttest.Span{Name: "b", Attrs: []any{"mode", "Durable", "n", "3"}})
+	asserttest.Ingest(st, "w-3", asserttest.Span{Name: "c"})
 
-	wantFind(t, st, S().AttrIn(assert.ScopeSpan, "mode", assert.Not("Fast")), "b@w-2")
+	wantFind(t, st, S().AttrIn(assert.InSpan, "mode", assert.Not("Fast")), "b@w-2")
 	// A span without the key has no value to differ: c is not selected.
 	wantFind(t, st, S().Attr("n", assert.Not(3)), "b@w-2") // "3" is a string, not 3
 	wantFind(t, st, S().Attr("n", assert.Not(3.0)), "b@w-2")
-	// With ScopeAny, any value that differs will do: a's event says Durable.
+	// With InAny, any value that differs will do: a's event says Durable.
 	wantFind(t, st, S().Attr("mode", assert.Not("Fast")), "a@w-1", "b@w-2")
 	wantFind(t, st, S().Attr("mode", assert.Not(assert.Matches("^(Fast|Durable)$"))))
 	wantFind(t, st, S().Attr("mode", assert.Not(assert.Contains("ura"))), "a@w-1")
@@ -54,19 +55,19 @@ func TestNotAndWithoutAttrSelect(t *testing.T) {
 	wantFind(t, st, S().Attr("mode", assert.Not(assert.Exists())))
 
 	wantFind(t, st, S().WithoutAttr("mode"), "c@w-3")
-	wantFind(t, st, S().WithoutAttrIn(assert.ScopeEvents, "mode"), "b@w-2", "c@w-3")
-	wantFind(t, st, S().WithoutAttrIn(assert.ScopeSpan, "mode"), "c@w-3")
-	wantFind(t, st, S().WithoutAttrIn(assert.ScopeResource, "service.instance.id"))
-	wantFind(t, st, S().WithoutAttrIn(assert.ScopeResource, "mode"), "a@w-1", "b@w-2", "c@w-3")
+	wantFind(t, st, S().WithoutAttrIn(assert.InEvents, "mode"), "b@w-2", "c@w-3")
+	wantFind(t, st, S().WithoutAttrIn(assert.InSpan, "mode"), "c@w-3")
+	wantFind(t, st, S().WithoutAttrIn(assert.InResource, "service.instance.id"))
+	wantFind(t, st, S().WithoutAttrIn(assert.InResource, "mode"), "a@w-1", "b@w-2", "c@w-3")
 }
 
 func TestWithoutAttrNearMissShowsTheValues(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		st := otlpsink.NewStore()
-		ingest(st, "w-1", span{name: "publish", attrs: []any{"correlation_id", "c-1"}})
-		_, err := assert.Check(st, assert.Timeout(time.Second)).Eventually(context.Background(),
-			S().Named("publish").WithoutAttrIn(assert.ScopeSpan, "correlation_id"), 1)
+		st := spanstore.New()
+		asserttest.Ingest(st, "w-1", asserttest.Span{Name: "publish", Attrs: []any{"correlation_id", "c-1"}})
+		_, err := assert.Check(st, assert.WithTimeout(time.Second)).Eventually(context.Background(),
+			S().Named("publish").WithoutAttrIn(assert.InSpan, "correlation_id"), 1)
 		if err == nil {
 			t.Fatal("Eventually passed on a span that has the attribute")
 		}

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/traceproof/traceproof/assert"
-	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // Build checks q and turns it into the assert.Query that evaluates it, so
@@ -31,22 +31,22 @@ type builder struct {
 	queries int
 }
 
-var kinds = map[string]otlpsink.SpanKind{
-	"internal": otlpsink.KindInternal, "server": otlpsink.KindServer, "client": otlpsink.KindClient,
-	"producer": otlpsink.KindProducer, "consumer": otlpsink.KindConsumer, "unspecified": otlpsink.KindUnspecified,
+var kinds = map[string]spanstore.SpanKind{
+	"internal": spanstore.KindInternal, "server": spanstore.KindServer, "client": spanstore.KindClient,
+	"producer": spanstore.KindProducer, "consumer": spanstore.KindConsumer, "unspecified": spanstore.KindUnspecified,
 }
 
 const kindNames = "internal server client producer consumer unspecified"
 
-var statuses = map[string]otlpsink.StatusCode{
-	"unset": otlpsink.StatusUnset, "ok": otlpsink.StatusOK, "error": otlpsink.StatusError,
+var statuses = map[string]spanstore.StatusCode{
+	"unset": spanstore.StatusUnset, "ok": spanstore.StatusOK, "error": spanstore.StatusError,
 }
 
 const statusNames = "unset ok error"
 
-var scopes = map[string]assert.Scope{
-	"": assert.ScopeAny, "any": assert.ScopeAny, "span": assert.ScopeSpan,
-	"event": assert.ScopeEvents, "resource": assert.ScopeResource,
+var scopes = map[string]assert.AttrScope{
+	"": assert.InAny, "any": assert.InAny, "span": assert.InSpan,
+	"event": assert.InEvents, "resource": assert.InResource,
 }
 
 const scopeNames = "span event resource any"
@@ -269,11 +269,11 @@ func checkRegex(re string) string {
 	return ""
 }
 
-func parseTraceID(s string) (otlpsink.TraceID, string) {
+func parseTraceID(s string) (spanstore.TraceID, string) {
 	if len(s) != 32 {
-		return otlpsink.TraceID{}, fmt.Sprintf("want 32 hex digits, got %d characters", utf8.RuneCountInString(s))
+		return spanstore.TraceID{}, fmt.Sprintf("want 32 hex digits, got %d characters", utf8.RuneCountInString(s))
 	}
-	id, err := otlpsink.ParseTraceID(s)
+	id, err := spanstore.ParseTraceID(s)
 	if err != nil {
 		return id, fmt.Sprintf("%q is not hex", s)
 	}

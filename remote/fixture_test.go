@@ -5,10 +5,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/traceproof/traceproof/spanstore"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/traceproof/traceproof/otlpsink"
 )
 
 // The spans queries are tested against: DESIGN.md's domain-event shapes,
@@ -19,13 +18,13 @@ import (
 //	order-B2 on worker-rust-2: payment.failed (durable, unconfirmed, error), notification.sent (broadcast)
 //	orch-1 (service orchestration): create_task
 type fixture struct {
-	store  *otlpsink.Store
-	labels map[otlpsink.SpanID]string
+	store  *spanstore.Store
+	labels map[spanstore.SpanID]string
 	traces map[string]string // "A1.paid" → its trace ID in hex
 }
 
 // label is the name of a span the fixture builds.
-func (f *fixture) label(s otlpsink.Span) string { return f.labels[s.SpanID] }
+func (f *fixture) label(s spanstore.Span) string { return f.labels[s.SpanID] }
 
 // all is every label, sorted.
 func (f *fixture) all() []string {
@@ -56,14 +55,14 @@ type eventSpec struct {
 var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func newFixture() *fixture {
-	f := &fixture{store: otlpsink.NewStore(), labels: map[otlpsink.SpanID]string{}, traces: map[string]string{}}
+	f := &fixture{store: spanstore.New(), labels: map[spanstore.SpanID]string{}, traces: map[string]string{}}
 	var n uint64
 	ingest := func(service, instance string, slot int, traceLabel string, specs ...spec) {
 		n++
 		var tid pcommon.TraceID
 		binary.BigEndian.PutUint64(tid[:8], 0x5eed)
 		binary.BigEndian.PutUint64(tid[8:], n)
-		f.traces[traceLabel] = otlpsink.TraceID(tid).String()
+		f.traces[traceLabel] = spanstore.TraceID(tid).String()
 		td := ptrace.NewTraces()
 		rs := td.ResourceSpans().AppendEmpty()
 		put(rs.Resource().Attributes(), "service.name", service, "service.instance.id", instance, "worker.slot", slot)
@@ -75,7 +74,7 @@ func newFixture() *fixture {
 			var sid pcommon.SpanID
 			binary.BigEndian.PutUint64(sid[:], n)
 			ids[sp.label] = sid
-			f.labels[otlpsink.SpanID(sid)] = sp.label
+			f.labels[spanstore.SpanID(sid)] = sp.label
 			s := ss.Spans().AppendEmpty()
 			s.SetTraceID(tid)
 			s.SetSpanID(sid)
@@ -97,7 +96,7 @@ func newFixture() *fixture {
 				put(pe.Attributes(), e.attrs...)
 			}
 		}
-		f.store.Ingest(td, otlpsink.Origin{Sender: "127.0.0.1:4317", Transport: otlpsink.TransportAPI})
+		f.store.Ingest(td, spanstore.Origin{Sender: "127.0.0.1:4317", Transport: spanstore.TransportAPI})
 	}
 
 	route := func(label, corr, mode, event string, kind ptrace.SpanKind) spec {
