@@ -73,7 +73,7 @@ func TestWithoutAttrNearMissShowsTheValues(t *testing.T) {
 		}
 		for _, want := range []string{
 			`expected at least 1 span named "publish" without span attribute correlation_id within 1s`,
-			`misses [without span attribute correlation_id]; saw correlation_id = "c-1"`,
+			`missed [without span attribute correlation_id]; saw correlation_id = "c-1"`,
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("report lacks %q:\n%s", want, err)
