@@ -107,16 +107,16 @@ func Parse(spec string) (Plan, error) {
 		k, v, ok := strings.Cut(part, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok {
-			return Plan{}, fmt.Errorf("%s: %q: want key=value", EnvVar, part)
+			return Plan{}, fmt.Errorf("bug plan: %q: want key=value", part)
 		}
 		if seen[k] {
-			return Plan{}, fmt.Errorf("%s: %s given twice", EnvVar, k)
+			return Plan{}, fmt.Errorf("bug plan: %s given twice", k)
 		}
 		seen[k] = true
 		if k == "seed" {
 			seed, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				return Plan{}, fmt.Errorf("%s: seed %q: want a whole number >= 0", EnvVar, v)
+				return Plan{}, fmt.Errorf("bug plan: seed %q: want a whole number >= 0", v)
 			}
 			p.Seed = seed
 			continue
@@ -130,16 +130,16 @@ func Parse(spec string) (Plan, error) {
 		case BothInstances:
 			dst = &p.BothInstances
 		default:
-			return Plan{}, fmt.Errorf("%s: unknown key %q (want lost, duplicate, both_instances or seed)", EnvVar, k)
+			return Plan{}, fmt.Errorf("bug plan: unknown key %q (want lost, duplicate, both_instances or seed)", k)
 		}
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
-			return Plan{}, fmt.Errorf("%s: %s=%q: want a fraction between 0 and 1", EnvVar, k, v)
+			return Plan{}, fmt.Errorf("bug plan: %s=%q: want a fraction between 0 and 1", k, v)
 		}
 		*dst = f
 	}
 	if sum := p.Lost + p.Duplicate + p.BothInstances; sum > 1+1e-9 {
-		return Plan{}, fmt.Errorf("%s: fractions sum to %g, more than 1", EnvVar, sum)
+		return Plan{}, fmt.Errorf("bug plan: fractions sum to %g, more than 1", sum)
 	}
 	return p, nil
 }

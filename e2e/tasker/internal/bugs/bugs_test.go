@@ -42,7 +42,6 @@ func TestParse(t *testing.T) {
 		_, err := Parse(spec)
 		if assert.Error(t, err, spec) {
 			assert.Contains(t, err.Error(), want, spec)
-			assert.Contains(t, err.Error(), EnvVar, spec)
 		}
 	}
 }
