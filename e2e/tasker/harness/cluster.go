@@ -60,6 +60,10 @@ type Config struct {
 	// StopTimeout is how long Stop waits after SIGTERM before SIGKILL.
 	// Zero: 15s (times TRACEPROOF_TIMEOUT_SCALE).
 	StopTimeout time.Duration
+	// Bugs makes the workers inject publishing bugs on purpose (BugEnv);
+	// InjectedBug says which tasks they hit. The zero plan leaves BugEnv as
+	// inherited.
+	Bugs BugPlan
 }
 
 // Instance is one started process.
@@ -109,6 +113,10 @@ func (cfg *Config) normalize() error {
 		if cfg.Mode == ModeCluster {
 			cfg.Replicas = 2
 		}
+	}
+	if cfg.Bugs.BothInstances > 0 && cfg.Replicas < 2 {
+		return fmt.Errorf("harness: the both_instances bug needs two worker instances per flavour; %s mode with %d replica(s) runs one",
+			cfg.Mode, cfg.Replicas)
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = scale(60 * time.Second)
@@ -191,8 +199,11 @@ func (c *Cluster) startOne(ctx context.Context, inst Instance) (*process, error)
 		args = append(args, c.cfg.Args(inst.Role, inst.ID, inst.Flavour)...)
 	}
 	var extra []string
+	if inst.Role == RoleWorker && c.cfg.Bugs.Enabled() {
+		extra = append(extra, BugEnv+"="+c.cfg.Bugs.String())
+	}
 	if c.cfg.Env != nil {
-		extra = c.cfg.Env(inst.Role, inst.ID, inst.Flavour)
+		extra = append(extra, c.cfg.Env(inst.Role, inst.ID, inst.Flavour)...)
 	}
 	p, err := startProcess(c.cfg.BinPath, inst, args, childEnv(os.Environ(), inst.ID, extra))
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/traceproof/traceproof/e2e/tasker/internal/bugs"
 	"github.com/traceproof/traceproof/e2e/tasker/internal/telemetry"
 	"github.com/traceproof/traceproof/e2e/tasker/internal/workflow"
 )
@@ -30,6 +31,7 @@ func usage(w io.Writer) {
 	_, _ = fmt.Fprintf(w, `usage:
   tasker orchestration --db PATH [--listen ADDR] [--instance-id ID]
   tasker worker --flavour rust|ruby|python --db PATH [--listen ADDR] [--instance-id ID]
+                [--inject-bug lost=F,duplicate=F,both_instances=F,seed=N]
 `)
 }
 
@@ -49,6 +51,7 @@ type options struct {
 	poll        time.Duration
 	concurrency int
 	stopTimeout time.Duration
+	bugs        bugs.Plan // worker only: publishing bugs to inject
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -65,11 +68,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.poll, "poll-interval", 10*time.Millisecond, "base poll interval (plus up to as much jitter)")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "graceful stop deadline")
+	var bugSpec string
 	switch o.role {
 	case telemetry.RoleOrchestration:
 	case telemetry.RoleWorker:
 		fs.StringVar(&o.flavour, "flavour", "", "worker flavour: "+strings.Join(workflow.Flavours(), ", "))
 		fs.IntVar(&o.concurrency, "concurrency", 4, "steps run at once")
+		fs.StringVar(&bugSpec, "inject-bug", os.Getenv(bugs.EnvVar),
+			"publishing bugs to inject on purpose, e.g. lost=0.25,duplicate=0.25,both_instances=0.25,seed=7 (default $"+bugs.EnvVar+")")
 	case "-h", "--help", "help":
 		usage(stderr)
 		return options{}, flag.ErrHelp
@@ -77,7 +83,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		usage(stderr)
 		return options{}, fmt.Errorf("unknown subcommand %q", o.role)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	err := fs.Parse(args[1:])
+	if err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
@@ -92,6 +99,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 			return options{}, fmt.Errorf("--flavour must be one of %s, not %q", strings.Join(workflow.Flavours(), ", "), o.flavour)
 		}
 		o.namespace = ns
+		if o.bugs, err = bugs.Parse(bugSpec); err != nil {
+			return options{}, fmt.Errorf("--inject-bug (default $%s): %w", bugs.EnvVar, err)
+		}
 	}
 	if o.instanceID == "" {
 		parts := []string{o.role}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/traceproof/traceproof/e2e/tasker/internal/bugs"
 )
 
 func TestParse(t *testing.T) {
@@ -18,6 +20,15 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, "domain_events_py", o.namespace)
 	assert.Equal(t, "127.0.0.1:0", o.listen)
 	assert.Equal(t, "worker-python-1", o.instanceID)
+
+	o, err = parse([]string{"worker", "--flavour", "rust", "--db", "x.db", "--inject-bug", "lost=0.5,seed=3"}, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, bugs.Plan{Lost: 0.5, Seed: 3}, o.bugs)
+	_, err = parse([]string{"worker", "--flavour", "rust", "--db", "x.db", "--inject-bug", "lost=3"}, &stderr)
+	if assert.Error(t, err) {
+		assert.Contains(t, err.Error(), "--inject-bug")
+		assert.Contains(t, err.Error(), "between 0 and 1")
+	}
 
 	o, err = parse([]string{"orchestration", "--db", "x.db"}, &stderr)
 	require.NoError(t, err)

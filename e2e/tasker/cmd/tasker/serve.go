@@ -70,7 +70,11 @@ func serve(ctx context.Context, o options, log *slog.Logger, stdout io.Writer) (
 			Logger:         log,
 			PollInterval:   o.poll,
 			Concurrency:    o.concurrency,
+			Bugs:           o.bugs,
 		})
+		if o.bugs.Enabled() {
+			log.Warn("injecting publishing bugs on purpose", "plan", o.bugs.String())
+		}
 		handler, loop = w.Handler(), w.Run
 	}
 

@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/traceproof/traceproof/e2e/tasker/internal/events"
+	"github.com/traceproof/traceproof/e2e/tasker/internal/bugs"
 	"github.com/traceproof/traceproof/e2e/tasker/internal/store"
 	"github.com/traceproof/traceproof/e2e/tasker/internal/workflow"
 )
@@ -31,7 +31,14 @@ const (
 // step's domain events (each its own trace), then the result. Events are
 // published before the step is marked finished, so that by the time the task
 // is finalized every event of it has been routed.
-func (w *Worker) Execute(ctx context.Context, c store.Candidate) (err error) {
+func (w *Worker) Execute(ctx context.Context, c store.Candidate) error {
+	return w.execute(ctx, ctx, c, false)
+}
+
+// execute is Execute for a step claimed normally or, with second set, by
+// ClaimAgain (the injected both_instances bug). waitCtx ends that bug's wait
+// for a second claim, when the worker stops.
+func (w *Worker) execute(ctx, waitCtx context.Context, c store.Candidate, second bool) (err error) {
 	ctx, span := w.tracer.Start(ctx, SpanExecuteStep,
 		trace.WithNewRoot(),
 		trace.WithSpanKind(trace.SpanKindInternal),
@@ -80,22 +87,32 @@ func (w *Worker) Execute(ctx context.Context, c store.Candidate) (err error) {
 		CorrelationID: c.CorrelationID,
 		Context:       taskCtx,
 	})
-	for _, decl := range step.EventsFor(out.Success) {
-		rerr := w.router.Route(ctx, events.Event{
-			Name:          decl.Name,
-			Mode:          decl.Mode,
-			Namespace:     c.Namespace,
-			TaskUUID:      c.TaskUUID,
-			StepUUID:      c.StepUUID,
-			StepName:      c.StepName,
-			CorrelationID: c.CorrelationID,
-			Payload:       out.Result,
-		})
-		if rerr != nil {
-			// Publishing is best effort, as in the real system: the step
-			// result stands, the router counted the error.
-			w.log.Warn("publishing domain event", "event", decl.Name, "task_uuid", c.TaskUUID, "err", rerr)
+	bug := w.bugFor(c)
+	if bug.Kind == bugs.BothInstances {
+		detail := "waiting for another instance to run the step too"
+		if second {
+			detail = "running a step another instance claimed and runs"
 		}
+		w.logBug(bug, c, detail)
+	}
+	for _, decl := range step.EventsFor(out.Success) {
+		times := 1
+		if decl.Name == bug.Event {
+			switch bug.Kind {
+			case bugs.Lost:
+				times = 0
+				w.logBug(bug, c, "not publishing "+decl.Name)
+			case bugs.Duplicate:
+				times = 2
+				w.logBug(bug, c, "publishing "+decl.Name+" twice")
+			}
+		}
+		for range times {
+			w.route(ctx, c, decl, out.Result)
+		}
+	}
+	if bug.Kind == bugs.BothInstances && !second {
+		w.awaitSecondClaim(waitCtx, c, bug)
 	}
 	result := marshalResult(out.Result)
 	if !out.Success {
@@ -108,6 +125,9 @@ func (w *Worker) Execute(ctx context.Context, c store.Candidate) (err error) {
 		return nil
 	}
 	if err := w.store.CompleteStep(ctx, c.StepUUID, w.cfg.InstanceID, result); err != nil {
+		if bug.Kind == bugs.BothInstances && errors.Is(err, store.ErrNotClaimed) {
+			return fmt.Errorf("recording result: %w (injected both_instances bug: another instance took the step over)", err)
+		}
 		return fmt.Errorf("recording result: %w", err)
 	}
 	w.log.Debug("step complete", "task_uuid", c.TaskUUID, "step", c.StepName, "correlation_id", c.CorrelationID)

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/traceproof/traceproof/e2e/tasker/internal/bugs"
 	"github.com/traceproof/traceproof/e2e/tasker/internal/events"
 	"github.com/traceproof/traceproof/e2e/tasker/internal/store"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	PollInterval time.Duration
 	// Concurrency is how many steps run at once. Zero means 4.
 	Concurrency int
+	// Bugs injects publishing bugs into the tasks it selects (see package
+	// bugs); the zero Plan injects none.
+	Bugs bugs.Plan
 }
 
 // Worker executes the steps of one namespace.
@@ -131,21 +135,26 @@ func (w *Worker) Run(ctx context.Context) {
 // pollOnce lists as many claimable steps as it has free slots, tries to
 // claim them in random order (so that instances spread the work) and starts
 // the claimed ones. It never waits for a slot: a full instance leaves the
-// work to the others. It returns how many it claimed.
+// work to the others. With the both_instances bug injected it first takes
+// over the selected steps other instances are running. It returns how many
+// it claimed.
 func (w *Worker) pollOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) int {
+	claimed := 0
+	if w.cfg.Bugs.BothInstances > 0 {
+		claimed += w.claimAgain(ctx, wg)
+	}
 	free := cap(sem) - len(sem)
 	if free == 0 {
-		return 0
+		return claimed
 	}
 	cands, err := w.store.ClaimableSteps(ctx, w.cfg.Namespace, free)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Warn("listing claimable steps", "err", err)
 		}
-		return 0
+		return claimed
 	}
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
-	claimed := 0
 	for _, c := range cands {
 		select {
 		case sem <- struct{}{}:
@@ -161,15 +170,59 @@ func (w *Worker) pollOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitG
 			continue
 		}
 		claimed++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		w.start(ctx, sem, wg, c, false)
+	}
+	return claimed
+}
+
+// start runs a claimed step in its own goroutine, holding a slot of sem
+// (none when sem is nil). A claimed step runs to the end even while shutting
+// down; only the injected both_instances wait ends with ctx.
+func (w *Worker) start(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup, c store.Candidate, second bool) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if sem != nil {
 			defer func() { <-sem }()
-			// A claimed step runs to the end even while shutting down.
-			if err := w.Execute(context.WithoutCancel(ctx), c); err != nil {
-				w.log.Error("executing step", "step_uuid", c.StepUUID, "step", c.StepName, "err", err)
+		}
+		if err := w.execute(context.WithoutCancel(ctx), ctx, c, second); err != nil {
+			w.log.Error("executing step", "step_uuid", c.StepUUID, "step", c.StepName, "err", err)
+		}
+	}()
+}
+
+// claimAgain is the injected both_instances bug: it claims, a second time,
+// steps selected for that bug that another instance is running, and runs
+// them too. It returns how many it claimed.
+//
+// These runs take no concurrency slot: the first instance holds its slot
+// while it waits for this second claim, so two instances whose slots are all
+// held by such waits must still be able to take each other's steps.
+func (w *Worker) claimAgain(ctx context.Context, wg *sync.WaitGroup) int {
+	// Few steps are in progress at a time; list them all and pick ours.
+	cands, err := w.store.ClaimedElsewhere(ctx, w.cfg.Namespace, w.cfg.InstanceID, 64)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("listing steps claimed elsewhere", "err", err)
+		}
+		return 0
+	}
+	claimed := 0
+	for _, c := range cands {
+		if w.bugFor(c).Kind != bugs.BothInstances {
+			continue
+		}
+		ok, err := w.store.ClaimAgain(ctx, c.StepUUID, w.cfg.InstanceID)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("claiming step again", "step_uuid", c.StepUUID, "err", err)
 			}
-		}()
+			continue
+		}
+		if ok {
+			claimed++
+			w.start(ctx, nil, wg, c, true)
+		}
 	}
 	return claimed
 }
