@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -51,15 +52,15 @@ func spanToPdata(s Span, sp ptrace.Span) {
 	sp.SetFlags(s.Flags)
 	sp.SetName(s.Name)
 	sp.SetKind(ptrace.SpanKind(s.Kind))
-	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(s.Start))
-	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(s.End))
+	sp.SetStartTimestamp(timestamp(s.Start))
+	sp.SetEndTimestamp(timestamp(s.End))
 	sp.Status().SetCode(ptrace.StatusCode(s.Status.Code))
 	sp.Status().SetMessage(s.Status.Message)
 	attrsToPdata(s.Attributes, sp.Attributes())
 	for _, e := range s.Events {
 		pe := sp.Events().AppendEmpty()
 		pe.SetName(e.Name)
-		pe.SetTimestamp(pcommon.NewTimestampFromTime(e.Time))
+		pe.SetTimestamp(timestamp(e.Time))
 		attrsToPdata(e.Attributes, pe.Attributes())
 	}
 	for _, l := range s.Links {
@@ -69,6 +70,16 @@ func spanToPdata(s Span, sp ptrace.Span) {
 		pl.TraceState().FromRaw(l.TraceState)
 		attrsToPdata(l.Attributes, pl.Attributes())
 	}
+}
+
+// timestamp converts a span or event time to OTLP. The store keeps OTLP's 0
+// ("unknown") as the zero time.Time, which must become 0 again: its UnixNano
+// is out of range and would come back as 1754-08-30T22:43:41Z.
+func timestamp(t time.Time) pcommon.Timestamp {
+	if t.IsZero() {
+		return 0
+	}
+	return pcommon.NewTimestampFromTime(t)
 }
 
 // WriteOTLPJSON writes spans as one line of OTLP/JSON ({"resourceSpans":[...]}),
