@@ -3,6 +3,7 @@ package spanstore
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -14,14 +15,18 @@ import (
 
 // ToTraces converts spans back to pdata, grouped by resource and scope, so
 // they can be encoded as OTLP again (the Origin and arrival time are not part
-// of OTLP and are dropped).
+// of OTLP and are dropped). Resources and scopes come in the order their
+// first span does, and spans keep their order.
 func ToTraces(spans []Span) ptrace.Traces {
 	td := ptrace.NewTraces()
 	type groupKey struct{ res, scope string }
 	scopes := map[groupKey]ptrace.SpanSlice{}
 	resources := map[string]ptrace.ResourceSpans{}
+	var buf []byte
 	for _, s := range spans {
-		rk := fmt.Sprintf("%s\x00%s", s.Resource.SchemaURL, s.Resource.Attributes)
+		buf = appendStr(buf[:0], s.Resource.SchemaURL)
+		buf = appendAttrs(buf, s.Resource.Attributes)
+		rk := string(buf)
 		rs, ok := resources[rk]
 		if !ok {
 			rs = td.ResourceSpans().AppendEmpty()
@@ -29,7 +34,10 @@ func ToTraces(spans []Span) ptrace.Traces {
 			attrsToPdata(s.Resource.Attributes, rs.Resource().Attributes())
 			resources[rk] = rs
 		}
-		gk := groupKey{rk, fmt.Sprintf("%s\x00%s\x00%s", s.Scope.Name, s.Scope.Version, s.Scope.Attributes)}
+		buf = appendStr(buf[:0], s.Scope.Name)
+		buf = appendStr(buf, s.Scope.Version)
+		buf = appendAttrs(buf, s.Scope.Attributes)
+		gk := groupKey{rk, string(buf)}
 		ss, ok := scopes[gk]
 		if !ok {
 			sc := rs.ScopeSpans().AppendEmpty()
@@ -42,6 +50,44 @@ func ToTraces(spans []Span) ptrace.Traces {
 		spanToPdata(s, ss.AppendEmpty())
 	}
 	return td
+}
+
+// appendAttrs appends an exact encoding of as to b, for grouping: two
+// attribute lists encode alike only if they hold the same keys, in the same
+// order, with values of the same kinds and contents. (Their printed forms are
+// not enough: an int 1, a double 1 and a string "1" all print as 1.)
+func appendAttrs(b []byte, as Attributes) []byte {
+	b = binary.AppendUvarint(b, uint64(len(as)))
+	for _, a := range as {
+		b = appendStr(b, a.Key)
+		b = appendValue(b, a.Value)
+	}
+	return b
+}
+
+func appendValue(b []byte, v Value) []byte {
+	b = append(b, byte(v.kind))
+	switch v.kind {
+	case KindString, KindBytes:
+		b = appendStr(b, v.str)
+	case KindBool, KindInt, KindDouble:
+		b = binary.LittleEndian.AppendUint64(b, v.num)
+	case KindSlice:
+		b = binary.AppendUvarint(b, uint64(len(v.list)))
+		for _, e := range v.list {
+			b = appendValue(b, e)
+		}
+	case KindMap:
+		b = appendAttrs(b, v.kvs)
+	}
+	return b
+}
+
+// appendStr appends s, prefixed with its length so that no two sequences of
+// strings encode alike.
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 func spanToPdata(s Span, sp ptrace.Span) {
