@@ -3,9 +3,11 @@ package spanstore
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -13,14 +15,18 @@ import (
 
 // ToTraces converts spans back to pdata, grouped by resource and scope, so
 // they can be encoded as OTLP again (the Origin and arrival time are not part
-// of OTLP and are dropped).
+// of OTLP and are dropped). Resources and scopes come in the order their
+// first span does, and spans keep their order.
 func ToTraces(spans []Span) ptrace.Traces {
 	td := ptrace.NewTraces()
 	type groupKey struct{ res, scope string }
 	scopes := map[groupKey]ptrace.SpanSlice{}
 	resources := map[string]ptrace.ResourceSpans{}
+	var buf []byte
 	for _, s := range spans {
-		rk := fmt.Sprintf("%s\x00%s", s.Resource.SchemaURL, s.Resource.Attributes)
+		buf = appendStr(buf[:0], s.Resource.SchemaURL)
+		buf = appendAttrs(buf, s.Resource.Attributes)
+		rk := string(buf)
 		rs, ok := resources[rk]
 		if !ok {
 			rs = td.ResourceSpans().AppendEmpty()
@@ -28,7 +34,10 @@ func ToTraces(spans []Span) ptrace.Traces {
 			attrsToPdata(s.Resource.Attributes, rs.Resource().Attributes())
 			resources[rk] = rs
 		}
-		gk := groupKey{rk, fmt.Sprintf("%s\x00%s\x00%s", s.Scope.Name, s.Scope.Version, s.Scope.Attributes)}
+		buf = appendStr(buf[:0], s.Scope.Name)
+		buf = appendStr(buf, s.Scope.Version)
+		buf = appendAttrs(buf, s.Scope.Attributes)
+		gk := groupKey{rk, string(buf)}
 		ss, ok := scopes[gk]
 		if !ok {
 			sc := rs.ScopeSpans().AppendEmpty()
@@ -43,6 +52,44 @@ func ToTraces(spans []Span) ptrace.Traces {
 	return td
 }
 
+// appendAttrs appends an exact encoding of as to b, for grouping: two
+// attribute lists encode alike only if they hold the same keys, in the same
+// order, with values of the same kinds and contents. (Their printed forms are
+// not enough: an int 1, a double 1 and a string "1" all print as 1.)
+func appendAttrs(b []byte, as Attributes) []byte {
+	b = binary.AppendUvarint(b, uint64(len(as)))
+	for _, a := range as {
+		b = appendStr(b, a.Key)
+		b = appendValue(b, a.Value)
+	}
+	return b
+}
+
+func appendValue(b []byte, v Value) []byte {
+	b = append(b, byte(v.kind))
+	switch v.kind {
+	case KindString, KindBytes:
+		b = appendStr(b, v.str)
+	case KindBool, KindInt, KindDouble:
+		b = binary.LittleEndian.AppendUint64(b, v.num)
+	case KindSlice:
+		b = binary.AppendUvarint(b, uint64(len(v.list)))
+		for _, e := range v.list {
+			b = appendValue(b, e)
+		}
+	case KindMap:
+		b = appendAttrs(b, v.kvs)
+	}
+	return b
+}
+
+// appendStr appends s, prefixed with its length so that no two sequences of
+// strings encode alike.
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
 func spanToPdata(s Span, sp ptrace.Span) {
 	sp.SetTraceID(pcommon.TraceID(s.TraceID))
 	sp.SetSpanID(pcommon.SpanID(s.SpanID))
@@ -51,15 +98,15 @@ func spanToPdata(s Span, sp ptrace.Span) {
 	sp.SetFlags(s.Flags)
 	sp.SetName(s.Name)
 	sp.SetKind(ptrace.SpanKind(s.Kind))
-	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(s.Start))
-	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(s.End))
+	sp.SetStartTimestamp(timestamp(s.Start))
+	sp.SetEndTimestamp(timestamp(s.End))
 	sp.Status().SetCode(ptrace.StatusCode(s.Status.Code))
 	sp.Status().SetMessage(s.Status.Message)
 	attrsToPdata(s.Attributes, sp.Attributes())
 	for _, e := range s.Events {
 		pe := sp.Events().AppendEmpty()
 		pe.SetName(e.Name)
-		pe.SetTimestamp(pcommon.NewTimestampFromTime(e.Time))
+		pe.SetTimestamp(timestamp(e.Time))
 		attrsToPdata(e.Attributes, pe.Attributes())
 	}
 	for _, l := range s.Links {
@@ -69,6 +116,16 @@ func spanToPdata(s Span, sp ptrace.Span) {
 		pl.TraceState().FromRaw(l.TraceState)
 		attrsToPdata(l.Attributes, pl.Attributes())
 	}
+}
+
+// timestamp converts a span or event time to OTLP. The store keeps OTLP's 0
+// ("unknown") as the zero time.Time, which must become 0 again: its UnixNano
+// is out of range and would come back as 1754-08-30T22:43:41Z.
+func timestamp(t time.Time) pcommon.Timestamp {
+	if t.IsZero() {
+		return 0
+	}
+	return pcommon.NewTimestampFromTime(t)
 }
 
 // WriteOTLPJSON writes spans as one line of OTLP/JSON ({"resourceSpans":[...]}),
