@@ -461,7 +461,7 @@ func samePdataValue(a Value, v pcommon.Value) bool {
 	case pcommon.ValueTypeDouble:
 		return a.kind == KindDouble && a.Double() == v.Double()
 	}
-	return a.Equal(fromPdata(v)) && a.kind == pdataKind(v.Type())
+	return string(appendValue(nil, a)) == string(appendValue(nil, fromPdata(v)))
 }
 
 func (st *Store) internResource(r pcommon.Resource, schemaURL string) uint32 {
@@ -494,9 +494,6 @@ func (st *Store) scopeID(s pcommon.InstrumentationScope) uint32 {
 
 // canonicalKey renders attributes in a stable form for interning.
 func canonicalKey(m pcommon.Map, extra string) string {
-	if m.Len() == 0 {
-		return extra
-	}
 	as := attrsFromPdata(m)
 	slices.SortFunc(as, func(a, b Attr) int {
 		switch {
@@ -507,14 +504,8 @@ func canonicalKey(m pcommon.Map, extra string) string {
 		}
 		return 0
 	})
-	buf := make([]byte, 0, 64)
-	for _, a := range as {
-		buf = append(buf, a.Key...)
-		buf = append(buf, 0, byte(a.Value.kind))
-		buf = append(buf, a.Value.AsString()...)
-		buf = append(buf, 0)
-	}
-	buf = append(buf, extra...)
+	buf := appendAttrs(make([]byte, 0, 64), as)
+	buf = appendStr(buf, extra)
 	return string(buf)
 }
 

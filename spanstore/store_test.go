@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,16 @@ type spanSpec struct {
 
 var epoch = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
+// putSorted puts attrs in key order: Map.FromRaw of a Go map would follow
+// the map's random order, and trees print attributes in stored order.
+func putSorted(m pcommon.Map, attrs map[string]any) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		if err := m.PutEmpty(k).FromRaw(attrs[k]); err != nil {
+			panic(err)
+		}
+	}
+}
+
 func traces(specs ...spanSpec) ptrace.Traces {
 	td := ptrace.NewTraces()
 	for _, s := range specs {
@@ -46,11 +58,11 @@ func traces(specs ...spanSpec) ptrace.Traces {
 		sp.SetName(s.name)
 		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(epoch.Add(s.start)))
 		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(epoch.Add(s.start + time.Millisecond)))
-		_ = sp.Attributes().FromRaw(s.attrs)
-		for name, attrs := range s.events {
+		putSorted(sp.Attributes(), s.attrs)
+		for _, name := range slices.Sorted(maps.Keys(s.events)) {
 			e := sp.Events().AppendEmpty()
 			e.SetName(name)
-			_ = e.Attributes().FromRaw(attrs)
+			putSorted(e.Attributes(), s.events[name])
 		}
 	}
 	return td
