@@ -1,7 +1,7 @@
 # traceproof: common tasks. Every target is plain `go` underneath; see README.md.
 GO ?= go
 
-.PHONY: all test lint vet staticcheck fmt serve e2e e2e-single e2e-cluster e2e-collector compare interop collector validate-collector bench bench-quick ci
+.PHONY: all test lint vet staticcheck tidy fmt serve e2e e2e-single e2e-cluster e2e-collector compare interop collector validate-collector bench bench-quick ci
 
 all: test
 
@@ -13,11 +13,18 @@ test: lint
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The repository is three modules in one go.work: the library (.), the e2e
+# suite (e2e) and the pinned tools (tools). ./... stops at a module boundary.
 vet:
 	$(GO) vet ./...
+	cd e2e && $(GO) vet ./...
 
 staticcheck:
 	$(GO) tool staticcheck ./...
+	cd e2e && $(GO) tool staticcheck ./...
+
+tidy:
+	for m in . e2e tools; do (cd $$m && GOWORK=off $(GO) mod tidy); done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -20,5 +20,6 @@ mkdir -p "$bin_dir"
 cd "$here"
 # -trimpath and -s -w are what the ocb builder uses. go build defaults to
 # -mod=readonly: a stale go.mod fails the build instead of being edited.
-go build -trimpath -ldflags='-s -w' -o "$out" .
+# The Collector is a module of its own, outside the repository's go.work.
+GOWORK=off go build -trimpath -ldflags='-s -w' -o "$out" .
 echo "$out"

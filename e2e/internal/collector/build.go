@@ -120,6 +120,9 @@ func buildCollector(ctx context.Context) (string, error) {
 	args := append(append([]string{}, collectorBuildArgs...), "-o", tmpName, ".")
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = filepath.Join(root, "e2e", "otelcol")
+	// The Collector is a module of its own, outside the repository's
+	// workspace: its dependencies must not mix with the library's.
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	var output bytes.Buffer
 	cmd.Stdout = &output
 	cmd.Stderr = &output

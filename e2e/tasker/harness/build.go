@@ -23,11 +23,11 @@ const TaskerPackage = "github.com/traceproof/traceproof/e2e/tasker/cmd/tasker"
 // prebuilt tasker binary instead of building one.
 const BinEnv = "TRACEPROOF_TASKER_BIN"
 
-// moduleRoot finds the module directory: from this source file's location
+// moduleRoot finds the e2e module's directory: from this source file's location
 // when it exists (tests run from a checkout), else from `go env GOMOD`.
 func moduleRoot(ctx context.Context) (string, error) {
 	if _, file, _, ok := runtime.Caller(0); ok {
-		root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+		root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..")) // the e2e module
 		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
 			return root, nil
 		}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package traceproof
+
+const raceEnabled = false
