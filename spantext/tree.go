@@ -21,15 +21,6 @@ type TreeOptions struct {
 	Now time.Time
 }
 
-const (
-	ansiReset = "\x1b[0m"
-	ansiBold  = "\x1b[1m"
-	ansiDim   = "\x1b[2m"
-	ansiRed   = "\x1b[31m"
-	ansiCyan  = "\x1b[36m"
-	ansiYell  = "\x1b[33m"
-)
-
 // WriteTree renders spans as one tree per trace: each span with its instance,
 // duration, status, attributes and events, children indented under their
 // parent by start time. A span whose parent is not among spans is shown as an
@@ -72,12 +63,7 @@ type treePrinter struct {
 	opt TreeOptions
 }
 
-func (p *treePrinter) c(code, s string) string {
-	if !p.opt.Color || s == "" {
-		return s
-	}
-	return code + s + ansiReset
-}
+func (p *treePrinter) c(code, s string) string { return palette(p.opt.Color).wrap(code, s) }
 
 func (p *treePrinter) trace(id spanstore.TraceID, spans []spanstore.Span) {
 	byID := make(map[spanstore.SpanID]bool, len(spans))

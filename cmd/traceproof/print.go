@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/traceproof/traceproof/internal/english"
 	"github.com/traceproof/traceproof/spanstore"
@@ -31,29 +29,6 @@ func newOutput(w io.Writer) *output {
 // stopping the sink for: the spans are still stored and written to --out.
 func (o *output) flushLocked() { _ = o.w.Flush() }
 
-const (
-	ansiReset = "\x1b[0m"
-	ansiBold  = "\x1b[1m"
-	ansiDim   = "\x1b[2m"
-	ansiRed   = "\x1b[31m"
-	ansiCyan  = "\x1b[36m"
-)
-
-// on starts a colour, off ends it, when colours are on.
-func (o *output) on(b []byte, code string) []byte {
-	if o.color {
-		b = append(b, code...)
-	}
-	return b
-}
-
-func (o *output) off(b []byte) []byte {
-	if o.color {
-		b = append(b, ansiReset...)
-	}
-	return b
-}
-
 // spanPrinter prints what the sink receives. add runs on the request's
 // goroutine (the sender waits for it), close once the sink has stopped.
 type spanPrinter interface {
@@ -70,24 +45,19 @@ type spanPrinter interface {
 type linePrinter struct {
 	out  *output
 	keys []string
-	// widths of the instance, service and name columns; guarded by out.mu.
-	widths [3]int
+	// lines formats the spans, its columns widening; guarded by out.mu.
+	lines *spantext.Lines
 	// traceCorr remembers recent traces' correlation values, so a span that
 	// carries none (send_json_message) shows its trace's; guarded by out.mu.
 	traceCorr *recentMap[spanstore.TraceID, string]
 	buf       []byte // one line being formatted; guarded by out.mu
 }
 
-const (
-	maxColumnWidth = 40
-	durationWidth  = 9
-)
-
 func newLinePrinter(out *output, keys []string) *linePrinter {
 	return &linePrinter{
 		out:       out,
 		keys:      keys,
-		widths:    [3]int{13, 11, 17},
+		lines:     spantext.NewLines(out.color),
 		traceCorr: newRecentMap[spanstore.TraceID, string](4096),
 	}
 }
@@ -124,77 +94,14 @@ func (p *linePrinter) add(spans []spanstore.Span, _ spanstore.Origin) {
 }
 
 func (p *linePrinter) line(s *spanstore.Span, corr string) {
-	o := p.out
-	cols := [3]string{s.Instance(), s.Service(), s.Name}
-	for i, v := range cols {
-		if v == "" {
-			v, cols[i] = "-", "-"
-		}
-		if n := utf8.RuneCountInString(v); n > p.widths[i] {
-			p.widths[i] = min(n, maxColumnWidth)
-		}
-	}
-	if corr == "" {
-		corr = "-"
-	}
-	b := p.buf[:0]
-	b = o.on(b, ansiDim)
-	b = s.Start.Local().AppendFormat(b, "15:04:05.000")
-	b = o.off(b)
-	b = append(b, "  "...)
-	b = o.on(b, ansiCyan)
-	b = appendPadded(b, cols[0], p.widths[0])
-	b = o.off(b)
-	b = append(b, "  "...)
-	b = appendPadded(b, cols[1], p.widths[1])
-	b = append(b, "  "...)
-	b = o.on(b, ansiBold)
-	b = appendPadded(b, cols[2], p.widths[2])
-	b = o.off(b)
-	b = append(b, "  "...)
-	d := spantext.FormatDuration(s.Duration())
-	for range durationWidth - utf8.RuneCountInString(d) {
-		b = append(b, ' ')
-	}
-	b = append(b, d...)
-	b = append(b, "  "...)
-	b = append(b, corr...)
-	if s.Status.Code == spanstore.StatusError {
-		b = append(b, "  "...)
-		b = o.on(b, ansiRed)
-		b = append(b, "ERROR"...)
-		if s.Status.Message != "" {
-			b = append(b, ' ')
-			b = strconv.AppendQuote(b, s.Status.Message)
-		}
-		b = o.off(b)
-	}
-	b = append(b, '\n')
-	_, _ = o.w.Write(b)
-	p.buf = b
+	p.buf = p.lines.Append(p.buf[:0], s, corr)
+	_, _ = p.out.w.Write(p.buf)
 }
 
 func (p *linePrinter) close() {
 	p.out.mu.Lock()
 	defer p.out.mu.Unlock()
 	p.out.flushLocked()
-}
-
-// appendPadded appends s left-aligned in width runes; a longer s is cut
-// with "…".
-func appendPadded(b []byte, s string, width int) []byte {
-	n := utf8.RuneCountInString(s)
-	if n > width {
-		for _, r := range []rune(s)[:width-1] {
-			b = utf8.AppendRune(b, r)
-		}
-		return append(b, "…"...)
-	}
-	b = append(b, s...)
-	for range width - n {
-		b = append(b, ' ')
-	}
-	return b
 }
 
 // correlationOf returns the first value found for keys (in order) on the

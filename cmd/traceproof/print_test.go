@@ -10,24 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/traceproof/traceproof/spanstore"
-	"github.com/traceproof/traceproof/spantext"
 )
-
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		512 * time.Nanosecond:     "512ns",
-		150_040 * time.Nanosecond: "150µs",
-		1_249_999:                 "1.25ms",
-		2_400_000_000:             "2.4s",
-	} {
-		assert.Equal(t, want, spantext.FormatDuration(d), "%d", d)
-	}
-}
-
-func TestPad(t *testing.T) {
-	assert.Equal(t, "ab   ", string(appendPadded(nil, "ab", 5)))
-	assert.Equal(t, "wörke…", string(appendPadded(nil, "wörker-rust-1", 6)))
-}
 
 func TestWrap(t *testing.T) {
 	assert.Equal(t, []string{"one two", "three"}, wrap("one two three", 8))
