@@ -25,7 +25,6 @@ func TestPad(t *testing.T) {
 	assert.Equal(t, "wörke…", string(appendPadded(nil, "wörker-rust-1", 6)))
 }
 
-
 func TestLinesWidenAndColour(t *testing.T) {
 	l := NewLines(false)
 	s := spanstore.Span{Name: "publish_event", Start: time.Date(2026, 1, 1, 9, 26, 53, 589e6, time.Local),
