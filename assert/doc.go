@@ -17,7 +17,7 @@
 //
 // They select by name (Named, NamePrefix, NameMatches), Kind, Status,
 // attributes (Attr looks in span, span-event and resource attributes; AttrIn
-// in one AttrScope) with a plain value, compared typed (3 equals 3.0, never
+// in one [AttrScope]) with a plain value, compared typed (3 equals 3.0, never
 // "3"), or a Matcher (Exists, Contains, Matches, GreaterThan, AtLeast,
 // LessThan, AtMost), span events (HasEvent), Service and Instance, the
 // correlation value (Correlated), and structure within a trace (HasChild,
@@ -44,24 +44,51 @@
 //
 // Assertions report with t.Errorf and let the test go on; those of
 // Require() stop it. Code that is not a test uses Check(sink), whose methods
-// take a context and return a *Failure, whose Error() is the same report.
+// take a context and return a *Failure, whose Error() is the same report. On
+// takes any [TB] (the part of testing.TB it uses), so other runners can
+// stand behind it.
+//
+// # Sources
+//
+// Assertions read spans from a [Source]: an [otlpsink.Sink] or a
+// [spanstore.Store] in process, a traceproof serve over HTTP
+// ([github.com/traceproof/traceproof/remote]), or a Jaeger
+// ([github.com/traceproof/traceproof/jaeger]). The interface is four methods
+// (spans for a filter, a change notification, stats, correlation keys), so
+// the same engine, and the same reports, run against all of them.
 //
 // # Domain events
 //
-// DomainEvents knows the span shapes of domain-event publishing (DESIGN.md):
-// a route_event root per event, with publish_event (durable) and publish
-// (fast) children. One call proves a task published its events:
+// Package [github.com/traceproof/traceproof/assert/domainevent] knows the
+// span shapes of domain-event publishing and proves a task published its
+// events with one call, on these assertions.
 //
-//	tp.DomainEvents(id).Published(
-//		assert.Fast("order.validated"), assert.Durable("payment.processed"),
-//		assert.Fast("inventory.updated"), assert.Fast("notification.sent"))
-//	tp.DomainEvents(id).NotPublished("payment.failed", time.Second)
+// # Verdicts are judged once
 //
-// Published means exactly those, each once, with the delivery mode route_event
-// recorded; a durable event counts once its publish_event recorded "Domain
-// event published successfully", a fast one once its publish child exists.
-// Includes allows others. Domain(DomainConfig{...}) renames spans and
-// attributes for other systems.
+// Exactly, OncePer and every [Rule] (domain-event publishing is one) wait,
+// woken by arrivals, until what was asked for is complete or the timeout
+// passes, then keep watching for the settle window, so that an extra or a
+// duplicate still in flight is seen, and then judge once, from one snapshot
+// of the spans: the snapshot the report prints. A verdict therefore never
+// contradicts its own tree, and the same spans give the same text every run.
+//
+// The settle window ([DefaultSettle], 300ms, [WithSettle]) is paid by every
+// passing Exactly, OncePer and Published. Tests that wait on spans from
+// other processes are waiting, not computing: run them with t.Parallel() and
+// a -parallel above go test's default (GOMAXPROCS), so that the windows
+// overlap instead of adding up. The e2e suite sets -parallel 64 for itself.
+//
+// # Absence is proven over something
+//
+// Never, Exactly(q, 0) and a rule that expects nothing prove an absence. An
+// absence over a correlation that had no span at all by the end of its
+// window is no proof: a typo in the ID, a correlation that is not propagated
+// and a worker that exports nothing all look like that. Such a check fails,
+// saying so and listing the correlations that did arrive (with a "did you
+// mean" when one is close). Without a correlation, it fails when the source
+// received no span from anyone. [WithAllowEmpty] opts out for a test that
+// really means "nothing at all". The other checks wait for at least one span
+// and cannot pass on none.
 //
 // # Failures
 //
@@ -82,12 +109,18 @@
 //	        · Domain event published successfully
 //	        └─ send_json_message [worker-rust-1] 611ns  queue=domain_events_rust_domain_events
 //	instances (by last span received):
-//	  worker-rust-2  tasker-core       4 spans  last seen 10.2s ago  <- quiet: nothing during the 10s this assertion waited, while others sent spans
+//	  worker-rust-2  tasker-core       4 spans  last seen 10.2s ago  <- quiet: nothing for 10.2s, longer than its usual gap (150ms), while others sent spans
 //	  worker-rust-1  tasker-core       3 spans  last seen 1ms ago
 //	sink: 7 spans stored, 7 accepted in 7 requests
 //
-// It also warns when the sink evicted spans, or requests failed to decode or
-// were refused, since a missing span may simply have been lost.
+// Near misses are grouped by the condition they missed, with counts and a
+// few examples, and come from the asked correlation when it has spans. An
+// instance is flagged quiet only when it has been silent for longer than its
+// own export cadence, and at least two seconds. The report warns when the
+// sink evicted spans, or requests failed to decode, were refused or went to
+// a path the sink does not serve, since a missing span may simply have been
+// lost; when the sink received nothing at all, it says so first, with the
+// exporter settings a worker needs.
 //
 // # Environment
 //

@@ -1,39 +1,38 @@
 // Package otlpsink is an in-process OpenTelemetry receiver for tests: it
 // accepts OTLP traces (and metrics and logs, which it counts) over gRPC and
-// HTTP from every instance of the system under test, and keeps the spans in an
-// indexed store the test owns.
+// HTTP from every instance of the system under test, and stores the spans in
+// a [spanstore.Store] the test owns.
 //
 // One call starts it, on loopback with free ports, closed by t.Cleanup:
 //
 //	sink := otlpsink.Start(t)
 //	cmd.Env = append(os.Environ(), sink.ExporterEnv(otlpsink.ProtocolGRPC, "worker-rust-1")...)
-//	spans, err := sink.Store().Wait(ctx, otlpsink.Filter{Correlation: correlationID, Name: "publish_event"}, 1)
+//	tp := assert.On(t, sink) // a Sink is an assert.Source as it is
 //
-// # Correlation
+// A worker in another process needs the OTEL_* variables [Sink.ExporterEnv]
+// returns (OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL, OTEL_TRACES_EXPORTER and a
+// short OTEL_BSP_SCHEDULE_DELAY); a Go SDK exporter in the test's process
+// takes [Sink.GRPCAddr] (otlptracegrpc.WithEndpoint plus WithInsecure) or
+// [Sink.TracesURL] (otlptracehttp.WithEndpointURL, which, unlike the
+// environment variable, does not append /v1/traces itself).
 //
-// A span is correlated with a value when one of the correlation keys
-// (DefaultCorrelationKeys, or WithCorrelationKeys) holds it in the span's
-// attributes, its events' attributes or its resource. The value then belongs
-// to the span's whole trace: a child that carries the ID only through its
-// parent is found too, whichever of the two arrives first.
+// # What it counts
 //
-// # Waiting
+// [Sink.Stats] adds to the store's counts what the receiver turned away
+// before a span could be stored, so that a failing assertion can tell a
+// missing span from a lost one: bodies that do not decode (gRPC
+// InvalidArgument, HTTP 400), unknown content types (415), other methods
+// (405), oversized bodies, also after gzip inflation (ResourceExhausted,
+// 413), a missing bearer token with [WithToken] (Unauthenticated, 401), and
+// requests to paths it does not serve (404 with the fix, counted per path:
+// an exporter given the base URL where it needs the full one posts to "/").
+// Each refusal keeps its message; the sink keeps serving with everything it
+// held.
 //
-// Wait and Watch wake on ingest, never by polling; an ingest costs the same
-// however many spans are stored and wakes only the waiters whose filter it
-// could satisfy.
+// # Options
 //
-// # Memory
-//
-// The store keeps spans in a compact form (see record.go) and caps their
-// number (WithMaxSpans); past the cap the oldest are evicted and counted in
-// Stats, so nothing disappears silently.
-//
-// # Bad input
-//
-// Bodies that do not decode get gRPC InvalidArgument or HTTP 400; unknown
-// content types 415; other methods 405; oversized bodies (also after gzip
-// inflation) ResourceExhausted or 413; a missing bearer token (WithToken)
-// Unauthenticated or 401. Each is counted in Stats with its message, and
-// the sink keeps serving with everything it held.
+// [WithStore] gives the sink a store configured with its span cap,
+// correlation keys or ingest hook ([spanstore.New]); [WithHandler] mounts
+// other routes on the HTTP port, which is how traceproof serve adds its API
+// and live view.
 package otlpsink
