@@ -12,9 +12,10 @@ import (
 // indexes (correlation, trace, name); Match then checks each candidate. The
 // zero Filter selects every span.
 type Filter struct {
-	// Correlation selects the spans of every trace that holds a span with
-	// this value under one of the store's correlation keys (in span, span
-	// event or resource attributes).
+	// Correlation selects the spans of every trace that holds, or held, a
+	// span with this value under one of the store's correlation keys (in
+	// span, span-event or resource attributes), while any span of the trace
+	// is stored: a child keeps its evicted parent's correlation.
 	Correlation string
 	// TraceID, when not zero, selects the spans of one trace.
 	TraceID TraceID
