@@ -104,13 +104,9 @@ func WritePage(w io.Writer, p Page) error {
 	if err != nil {
 		return fmt.Errorf("waterfall: encoding page data: %w", err)
 	}
-	title := p.Title
-	if title == "" {
-		title = "traceproof"
-	}
 	var b bytes.Buffer
 	err = pageTemplate.Execute(&b, pageView{
-		Title:  title,
+		Title:  p.Title,
 		Style:  template.CSS(assetStyle),
 		Script: template.JS(assetWaterfallJS + "\n" + assetPageJS),
 		Data:   template.JS(data),

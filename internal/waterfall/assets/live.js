@@ -43,7 +43,7 @@
     { class: "topbar" },
     h("div", { class: "brand" }, h("span", { class: "brand-mark" }), "traceproof"),
     h("span", { class: "sep" }),
-    h("h1", null, "Live"),
+    h("h1", null, "Live view"),
     conn,
     h("span", { class: "spacer" }),
     topFacts
@@ -101,7 +101,7 @@
     for (const r of state.rows) items.push(corrItem(r));
     if (state.rows.length === 0) items.push(h("div", { class: "placeholder", style: "padding:30px 16px" }, state.filter ? "No correlation matches “" + state.filter + "”." : "No correlated spans yet."));
     if (state.rows.length < state.total) items.push(h("div", { class: "list-more" }, h("button", { id: "list-more", onclick: () => loadList(false) }, "Show more (" + (state.total - state.rows.length) + ")")));
-    list.replaceChildren(...items);
+    TP.fill(list, items);
     listCount.textContent = state.total ? String(state.total) : "";
   }
 
@@ -193,13 +193,18 @@
   }
 
   function renderHead() {
+    renderHeadContent();
+    // The waterfall's time axis sticks below this header.
+    document.documentElement.style.setProperty("--head-top", contentHead.offsetHeight + "px");
+  }
+  function renderHeadContent() {
     const sel = state.selected;
     if (!sel) {
-      contentHead.replaceChildren(h("h2", { style: "font-family:var(--sans)" }, "No correlation selected"));
+      TP.fill(contentHead, h("h2", { style: "font-family:var(--sans)" }, "No correlation selected"));
       return;
     }
     if (sel.all) {
-      contentHead.replaceChildren(h("h2", { style: "font-family:var(--sans)" }, "All recent spans"), h("span", { class: "spacer" }), h("div", { class: "facts" }, h("span", null, h("b", null, String(wf.spans.size)), " shown")));
+      TP.fill(contentHead, h("h2", { style: "font-family:var(--sans)" }, "All recent spans"), h("span", { class: "spacer" }), h("div", { class: "facts" }, h("span", null, h("b", null, wf.spans.size.toLocaleString("en-US")), " shown")));
       return;
     }
     const r = state.rows.find((x) => x.values.includes(sel.value));
@@ -207,7 +212,8 @@
     const traces = new Set(spans.map((s) => s.trace_id)).size;
     const errors = spans.filter((s) => s._err).length;
     const insts = new Set(spans.map((s) => s.instance)).size;
-    contentHead.replaceChildren(
+    TP.fill(
+      contentHead,
       h("h2", { id: "selected-value", title: sel.value }, sel.value),
       r && r.values.length > 1 ? h("span", { class: "chip" }, "also " + r.values.filter((v) => v !== sel.value).join(", ")) : null,
       h("span", { class: "spacer" }),
@@ -266,7 +272,7 @@
 
   function setConn(on) {
     conn.className = "conn " + (on ? "on" : "off");
-    conn.querySelector(".conn-text").textContent = on ? "live" : "reconnecting…";
+    conn.querySelector(".conn-text").textContent = on ? "connected" : "reconnecting…";
   }
 
   // ---- sink panel ----
@@ -274,7 +280,8 @@
     const s = state.stats;
     if (!s) return;
     const refusedTotal = Object.values(s.refused).reduce((a, b) => a + b, 0);
-    topFacts.replaceChildren(
+    TP.fill(
+      topFacts,
       h("span", null, h("b", null, s.stored.toLocaleString("en-US")), " stored"),
       h("span", null, h("b", null, s.spans.toLocaleString("en-US")), " accepted"),
       h("span", null, h("b", null, s.requests.toLocaleString("en-US")), " requests"),
@@ -284,16 +291,18 @@
     const table = (cls, rows) => h("table", { class: cls }, h("tbody", null, rows));
     const parts = [];
     parts.push(h("h3", null, "Senders"));
+    const SENDERS_SHOWN = 12;
     parts.push(
       s.senders.length
         ? table(
             "senders",
-            s.senders.map((x) =>
+            s.senders.slice(0, SENDERS_SHOWN).map((x) =>
               h("tr", { class: "sender", dataset: { sender: x.sender } }, h("td", { class: "k" }, x.sender), h("td", { class: "n" }, TP.plural(x.requests, "req"), " · ", TP.plural(x.spans, "span")), h("td", { class: "n ago", dataset: { t: x.last_seen } }, ago(x.last_seen)))
             )
           )
         : h("div", { class: "empty-note" }, "No requests yet.")
     );
+    if (s.senders.length > SENDERS_SHOWN) parts.push(h("div", { class: "empty-note" }, TP.plural(s.senders.length - SENDERS_SHOWN, "quieter sender") + " not shown"));
     if (s.instances.length) {
       parts.push(h("h3", null, "Instances"));
       parts.push(
@@ -319,7 +328,7 @@
       parts.push(h("h3", null, "Last errors sent to clients"));
       for (const e of s.last_errors.slice().reverse()) parts.push(h("div", { class: "errline" }, e));
     }
-    sinkPanel.replaceChildren(...parts);
+    TP.fill(sinkPanel, parts);
     if (state.selected && state.selected.all) renderHead();
     const allItem = list.querySelector(".corr.all .c-ago");
     if (allItem) allItem.textContent = TP.plural(s.stored, "span") + " stored";

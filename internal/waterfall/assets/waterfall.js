@@ -30,6 +30,10 @@
   }
   TP.h = h;
 
+  // fill replaces el's children as h takes them (arrays flattened, null and
+  // false left out).
+  TP.fill = (el, ...children) => el.replaceChildren(...h("div", null, ...children).childNodes);
+
   // parseTime reads RFC 3339 with up to nanoseconds into milliseconds since
   // a base second (the first time read), so that differences keep their
   // nanoseconds: as milliseconds since 1970 a double keeps only about a
@@ -83,7 +87,7 @@
     return Math.floor(hr / 24) + "d ago";
   };
 
-  TP.plural = (n, one, many) => n + " " + (n === 1 ? one : many || one + "s");
+  TP.plural = (n, one, many) => n.toLocaleString("en-US") + " " + (n === 1 ? one : many || one + "s");
 
   // Colors gives each instance a colour, in the order instances are first
   // asked for; red and amber are kept for errors and highlights.
@@ -271,7 +275,7 @@
       const frag = document.createDocumentFragment();
       const ticks = [];
       for (let x = 0; x <= total + step / 1000; x += step) ticks.push(h("div", { class: "tick", style: "left:" + (x / total) * 100 + "%" }, fmtDur(x)));
-      frag.append(h("div", { class: "wf-head" }, h("div", { class: "cell-name" }, "Span"), h("div", { class: "cell-tl" }, h("div", { class: "tl-track" }, ticks))));
+      if (this.spans.size > 0) frag.append(h("div", { class: "wf-head" }, h("div", { class: "cell-name" }, "Span"), h("div", { class: "cell-tl" }, h("div", { class: "tl-track" }, ticks))));
       const body = h("div", { class: "wf-body", style: "--grid-step:" + (step / total) * 100 + "%" });
       let drawn = 0;
       let hidden = 0;
@@ -393,9 +397,8 @@
     const items = wf.instances().map(([name, n]) =>
       h("span", { class: "legend-item instance", dataset: { instance: name } }, h("span", { class: "swatch", style: "background:" + wf.colors.get(name) }), h("span", { class: "name" }, name), h("span", { class: "count" }, n))
     );
-    const parts = h(
-      "div",
-      null,
+    TP.fill(
+      el,
       h("span", { class: "lg-title" }, "Instances"),
       items.length ? items : h("span", { class: "faint" }, "none yet"),
       h("span", { class: "lg-sep" }),
@@ -403,7 +406,6 @@
       h("span", { class: "legend-item" }, h("span", { class: "swatch ev" }), "span event"),
       wf.highlight.size ? h("span", { class: "legend-item" }, h("span", { class: "swatch hl" }), "named in the report") : null
     );
-    el.replaceChildren(...parts.childNodes);
   };
 
   // Detail is the side panel that shows one span in full.
@@ -468,7 +470,8 @@
       });
       const links = (s.links || []).map((l) => h("div", { class: "mono" }, link(TP.spanKey(l.trace_id, l.span_id), l.trace_id + " / " + l.span_id), l.attributes ? kvTable(l.attributes) : null));
       const res = s.resource || {};
-      this.el.replaceChildren(
+      TP.fill(
+        this.el,
         h(
           "div",
           { class: "detail-h" },
