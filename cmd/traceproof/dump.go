@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/traceproof/traceproof/internal/english"
+	"github.com/traceproof/traceproof/internal/waterfall"
 	"github.com/traceproof/traceproof/spanstore"
 	"github.com/traceproof/traceproof/spantext"
 )
@@ -26,7 +27,7 @@ func newDumpFlags() (*flag.FlagSet, *dumpConfig) {
 	fs := newFlagSet("dump")
 	fs.StringVar(&c.correlation, "correlation", "", "only the traces holding a span correlated with `VALUE` (a correlation ID, a task UUID)")
 	fs.StringVar(&c.traceID, "trace", "", "only the trace with this `ID` (32 hex digits)")
-	fs.StringVar(&c.format, "format", "tree", "output `FORMAT`: tree, or json (OTLP/JSON lines, one per trace, which dump reads back)")
+	fs.StringVar(&c.format, "format", "tree", "output `FORMAT`: tree, json (OTLP/JSON lines, one per trace, which dump reads back), or html (one self-contained page: every trace on one timeline, coloured by instance)")
 	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(spanstore.DefaultCorrelationKeys(), ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
 	return fs, c
 }
@@ -39,7 +40,8 @@ Reads OTLP/JSON lines (one export request per line, {"resourceSpans":[...]}),
 as written by "traceproof serve --out", by a failing test into
 TRACEPROOF_DUMP_DIR, or by the OpenTelemetry Collector's file exporter, and
 renders the selected spans as one tree per trace. FILE "-" reads stdin.
-Lines holding metrics or logs are skipped.
+Lines holding metrics or logs are skipped. With --format html it writes one
+page that opens from disk: "traceproof dump F --format html > task.html".
 
 Flags:
 `)
@@ -66,8 +68,8 @@ func (c *cli) dump(args []string) int {
 		}
 		filter.TraceID = id
 	}
-	if cfg.format != "tree" && cfg.format != "json" {
-		return c.parseError("dump", fmt.Errorf("--format %q: want tree or json", cfg.format), dumpUsage())
+	if cfg.format != "tree" && cfg.format != "json" && cfg.format != "html" {
+		return c.parseError("dump", fmt.Errorf("--format %q: want tree, json or html", cfg.format), dumpUsage())
 	}
 	keys := splitList(cfg.correlationKeys)
 	if len(keys) == 0 {
@@ -96,6 +98,13 @@ func (c *cli) dump(args []string) int {
 				break
 			}
 		}
+	case "html":
+		err = waterfall.WritePage(w, waterfall.Page{
+			Title:          dumpTitle(files, filter),
+			Spans:          spans,
+			Correlation:    cfg.correlation,
+			CorrelationsOf: st.TraceCorrelations,
+		})
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
@@ -105,6 +114,22 @@ func (c *cli) dump(args []string) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// dumpTitle names an HTML dump's page: its files, and the selection.
+func dumpTitle(files []string, f spanstore.Filter) string {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+		if f == "-" {
+			names[i] = "stdin"
+		}
+	}
+	title := strings.Join(names, ", ")
+	if !f.TraceID.IsZero() {
+		title += " · trace " + f.TraceID.String()
+	}
+	return title
 }
 
 // load reads one file (or stdin for "-") into st. Errors name the file, and
