@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"sync/atomic"
 
 	"github.com/traceproof/traceproof/internal/waterfall"
@@ -16,7 +15,7 @@ import (
 // view, so setSink hands the sink over (until then the store's own count).
 type liveView struct {
 	st   *spanstore.Store
-	h    http.Handler
+	h    *waterfall.Live
 	sink atomic.Pointer[otlpsink.Sink]
 }
 
@@ -51,3 +50,7 @@ func (v *liveView) options() []otlpsink.Option {
 
 // setSink gives the view the sink it runs in, for its stats.
 func (v *liveView) setSink(s *otlpsink.Sink) { v.sink.Store(s) }
+
+// close ends the pages' event streams; call it before closing the sink,
+// whose shutdown would otherwise wait for open pages.
+func (v *liveView) close() { v.h.Close() }

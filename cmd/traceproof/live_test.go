@@ -53,6 +53,17 @@ func TestLiveViewWiring(t *testing.T) {
 	code, body = get("/ui/api/correlations?token=s3cret")
 	assert.Equal(t, 200, code)
 	assert.JSONEq(t, `{"total":0,"offset":0,"rows":[],"seq":0}`, body)
+
+	// An open page does not hold up the sink's shutdown: close ends its
+	// stream, and Close returns without waiting out its 5s grace.
+	resp, err = http.Get(sink.HTTPURL() + "/ui/api/stream?token=s3cret")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	live.close()
+	_, err = io.ReadAll(resp.Body) // the stream ends
+	require.NoError(t, err)
+	require.NoError(t, sink.Close())
 }
 
 // TestLiveViewStatsBeforeTheSink: requests that come before setSink see the

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,14 +26,14 @@ import (
 var LivePatterns = []string{"GET /{$}", "/ui/"}
 
 // LiveOption configures [LiveHandler].
-type LiveOption func(*live)
+type LiveOption func(*Live)
 
 // WithToken makes the live view require the sink's bearer token: in an
 // "Authorization: Bearer T" header or, since a browser's page load and
 // EventSource cannot send headers, as ?token=T (the page passes it on).
-func WithToken(token string) LiveOption { return func(l *live) { l.token = token } }
+func WithToken(token string) LiveOption { return func(l *Live) { l.token = token } }
 
-// LiveHandler serves the live view of a store: a page listing correlations
+// LiveHandler returns the live view of a store: a page listing correlations
 // newest first with a waterfall per correlation that grows as spans arrive,
 // the senders with their last-seen times and the requests the sink refused.
 // stats supplies the sink's counters (otlpsink.Sink.Stats adds refusals and
@@ -46,11 +47,11 @@ func WithToken(token string) LiveOption { return func(l *live) { l.token = token
 //	GET stream?correlation=V|all=1&after=SEQ
 //	                                      Server-Sent Events: "batch" (updated rows and
 //	                                      the selection's new spans), "stats", "reset"
-func LiveHandler(st *spanstore.Store, stats func() spanstore.Stats, opts ...LiveOption) http.Handler {
+func LiveHandler(st *spanstore.Store, stats func() spanstore.Stats, opts ...LiveOption) *Live {
 	if stats == nil {
 		stats = st.Stats
 	}
-	l := &live{st: st, stats: stats, statsEvery: time.Second, minGap: 100 * time.Millisecond, maxBatch: 2000}
+	l := &Live{st: st, stats: stats, statsEvery: time.Second, minGap: 100 * time.Millisecond, maxBatch: 2000, done: make(chan struct{})}
 	for _, o := range opts {
 		o(l)
 	}
@@ -67,7 +68,10 @@ func LiveHandler(st *spanstore.Store, stats func() spanstore.Stats, opts ...Live
 	return l
 }
 
-type live struct {
+// Live is the live view's handler. Its event streams last as long as their
+// pages stay open, which http.Server.Shutdown would wait for: Close ends
+// them first.
+type Live struct {
 	st    *spanstore.Store
 	stats func() spanstore.Stats
 	token string
@@ -84,9 +88,16 @@ type live struct {
 
 	streams     atomic.Int64
 	streamEnded func() // test hook
+	done        chan struct{}
+	closeOnce   sync.Once
 }
 
-func (l *live) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Close ends the event streams, now and from now on (a page's EventSource
+// then retries, and finds the server gone). The page and the JSON
+// endpoints keep answering.
+func (l *Live) Close() { l.closeOnce.Do(func() { close(l.done) }) }
+
+func (l *Live) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l.token != "" && !l.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="traceproof"`)
 		writeError(w, http.StatusUnauthorized, "this sink needs its token: open the page as /?token=T, or send \"Authorization: Bearer T\"")
@@ -95,7 +106,7 @@ func (l *live) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mux.ServeHTTP(w, r)
 }
 
-func (l *live) authorized(r *http.Request) bool {
+func (l *Live) authorized(r *http.Request) bool {
 	got := r.URL.Query().Get("token")
 	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
 		got = strings.TrimPrefix(a, "Bearer ")
@@ -103,7 +114,7 @@ func (l *live) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(l.token)) == 1
 }
 
-func (l *live) page(w http.ResponseWriter, r *http.Request) {
+func (l *Live) page(w http.ResponseWriter, r *http.Request) {
 	cfg, _ := json.Marshal(map[string]any{"api": "/ui/api", "token_required": l.token != ""})
 	var b bytes.Buffer
 	err := liveTemplate.Execute(&b, liveView{
@@ -169,7 +180,7 @@ const (
 	maxSpansShown = 100_000
 )
 
-func (l *live) correlations(w http.ResponseWriter, r *http.Request) {
+func (l *Live) correlations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	offset, err1 := intParam(q, "offset", 0, 0, 1<<31)
 	limit, err2 := intParam(q, "limit", defaultPage, 1, maxPage)
@@ -188,7 +199,7 @@ func (l *live) correlations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"total": len(all), "offset": offset, "rows": nonNil(page), "seq": seq})
 }
 
-func (l *live) spans(w http.ResponseWriter, r *http.Request) {
+func (l *Live) spans(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := intParam(q, "limit", defaultSpans, 1, maxSpansShown)
 	if err != nil {
@@ -223,7 +234,7 @@ func (l *live) spans(w http.ResponseWriter, r *http.Request) {
 
 // appendSpans writes spans as a JSON array, each with its trace's
 // correlations (cached in corrs).
-func (l *live) appendSpans(b []byte, spans []spanstore.Span, corrs map[spanstore.TraceID][]string) []byte {
+func (l *Live) appendSpans(b []byte, spans []spanstore.Span, corrs map[spanstore.TraceID][]string) []byte {
 	b = append(b, '[')
 	for i, s := range spans {
 		if i > 0 {
@@ -239,7 +250,7 @@ func (l *live) appendSpans(b []byte, spans []spanstore.Span, corrs map[spanstore
 	return append(b, ']')
 }
 
-func (l *live) statsJSON(w http.ResponseWriter, r *http.Request) {
+func (l *Live) statsJSON(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, toStatsJSON(l.stats()))
 }
 

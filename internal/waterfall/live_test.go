@@ -57,7 +57,7 @@ func getJSON[T any](t *testing.T, srv *httptest.Server, path string, wantStatus 
 	return v
 }
 
-func liveServer(t *testing.T, st *spanstore.Store, stats func() spanstore.Stats, opts ...waterfall.LiveOption) (http.Handler, *httptest.Server) {
+func liveServer(t *testing.T, st *spanstore.Store, stats func() spanstore.Stats, opts ...waterfall.LiveOption) (*waterfall.Live, *httptest.Server) {
 	t.Helper()
 	h := waterfall.LiveHandler(st, stats, opts...)
 	srv := httptest.NewServer(h)
@@ -409,4 +409,28 @@ func TestLiveStreamStatsAndReset(t *testing.T) {
 	}
 	st.Reset()
 	next(t, events, "reset")
+}
+
+// TestLiveCloseEndsStreams: Close ends open streams, so that the server's
+// Shutdown does not wait for pages that stay open.
+func TestLiveCloseEndsStreams(t *testing.T) {
+	st := spanstore.New()
+	h, srv := liveServer(t, st, nil)
+	ended := make(chan struct{}, 2)
+	waterfall.TuneLive(h, time.Hour, 0, func() { ended <- struct{}{} })
+	events, _ := openStream(t, srv, "")
+	next(t, events, "hello")
+	h.Close()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end the stream")
+	}
+	for range events { // drained, then closed: the response ended
+	}
+	assert.Zero(t, waterfall.ActiveStreams(h))
+	e := getJSON[map[string]string](t, srv, "/ui/api/stream", http.StatusServiceUnavailable)
+	assert.Contains(t, e["error"], "shutting down")
+	h.Close() // twice is fine
+	getJSON[corrPage](t, srv, "/ui/api/correlations", 200)
 }

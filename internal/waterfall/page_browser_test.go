@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	tpassert "github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
 	"github.com/traceproof/traceproof/internal/waterfall"
 	"github.com/traceproof/traceproof/spanstore"
 )
@@ -27,21 +28,28 @@ import (
 func failurePage(t *testing.T) (waterfall.Page, *tpassert.Failure) {
 	t.Helper()
 	st := loadFixture(failingTask("order-A1"), []fxTrace{routeTrace("order-B7", "payment.failed", "Durable", "worker-rust-2", 40*time.Millisecond, "")})
-	_, err := tpassert.Check(st, tpassert.Timeout(100*time.Millisecond), tpassert.Settle(10*time.Millisecond)).Published(context.Background(), "order-A1",
-		tpassert.Fast("order.validated"), tpassert.Durable("payment.processed"), tpassert.Fast("inventory.updated"), tpassert.Fast("notification.sent"))
+	checker := tpassert.Check(st, tpassert.WithTimeout(100*time.Millisecond), tpassert.WithSettle(10*time.Millisecond))
+	_, err := domainevent.Check(checker).Published(context.Background(), "order-A1",
+		domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"), domainevent.Fast("inventory.updated"), domainevent.Fast("notification.sent"))
 	var f *tpassert.Failure
 	require.True(t, errors.As(err, &f), "the fixture's assertion must fail with a *assert.Failure, got %v", err)
+	return pageOf(f, st), f
+}
+
+// pageOf builds a failure's page as assert's dump does: the report without
+// its text tree, the spans, and highlighted what the verdict names, the
+// matches and the near misses.
+func pageOf(f *tpassert.Failure, st *spanstore.Store) waterfall.Page {
 	var hl []waterfall.SpanRef
+	for _, s := range f.Named {
+		hl = append(hl, waterfall.Ref(s, "named in the report"))
+	}
 	for _, s := range f.Matched {
 		hl = append(hl, waterfall.Ref(s, "matched the assertion's query"))
 	}
 	for _, n := range f.NearMisses {
 		hl = append(hl, waterfall.Ref(n.Span, "near miss: misses ["+n.Missed+"]; saw "+n.Seen))
 	}
-	// The checklist names the failing domain event (payment.processed,
-	// routed on worker-rust-2, no success event): highlight its publish and
-	// the errored send, as the integration does from the failure's verdict.
-	hl = append(hl, failedEventRefs(f.Spans, "payment.processed")...)
 	return waterfall.Page{
 		Title:          "TestOrderWorkflow/payment_step",
 		Report:         reportWithoutTree(f.Error()),
@@ -50,31 +58,25 @@ func failurePage(t *testing.T) (waterfall.Page, *tpassert.Failure) {
 		Correlation:    "order-A1",
 		Generated:      fixtureEpoch.Add(2 * time.Second),
 		CorrelationsOf: st.TraceCorrelations,
-	}, f
+	}
 }
 
-// failedEventRefs highlights the spans of event's traces that failed, with
-// the event they did record.
-func failedEventRefs(spans []spanstore.Span, event string) []waterfall.SpanRef {
-	traces := map[spanstore.TraceID]bool{}
-	for _, s := range spans {
+// spanOf finds the span named name of the trace of event.
+func spanOf(t *testing.T, p waterfall.Page, name, event string) spanstore.Span {
+	t.Helper()
+	var trace spanstore.TraceID
+	for _, s := range p.Spans {
 		if s.Attributes.Str("event_name") == event {
-			traces[s.TraceID] = true
+			trace = s.TraceID
 		}
 	}
-	var out []waterfall.SpanRef
-	for _, s := range spans {
-		if !traces[s.TraceID] || s.Status.Code != spanstore.StatusError {
-			continue
+	for _, s := range p.Spans {
+		if s.TraceID == trace && s.Name == name {
+			return s
 		}
-		r := waterfall.Ref(s, s.Name+" of "+event+": status error \""+s.Status.Message+"\"")
-		if s.Name == "publish_event" {
-			r.Event = "Publishing domain event"
-			r.Note = event + ": publish_event recorded no \"Domain event published successfully\"; status error"
-		}
-		out = append(out, r)
 	}
-	return out
+	t.Fatalf("no %s in the trace of %s", name, event)
+	return spanstore.Span{}
 }
 
 // reportWithoutTree drops the text tree from a failure's message: the page
@@ -150,7 +152,9 @@ func TestFailurePageInBrowser(t *testing.T) {
 	for _, r := range p.Highlight {
 		hl[r.TraceID.String()+":"+r.SpanID.String()] = r
 	}
-	require.Len(t, hl, 2, "the fixture highlights publish_event and send_json_message")
+	require.Len(t, hl, 1, "the verdict names payment.processed's route_event")
+	named := p.Highlight[0]
+	assert.Equal(t, "route_event", want[named.TraceID.String()+":"+named.SpanID.String()].Name)
 	legend := eval[map[string]legendEntry](t, ctx, legendJS)
 	assert.Len(t, legend, 3, "three instances in the legend")
 	colors := map[string]string{}
@@ -195,17 +199,18 @@ func TestFailurePageInBrowser(t *testing.T) {
 	assert.Contains(t, eval[string](t, ctx, `document.querySelector("#report .r-bad").textContent`), "✗ payment.processed")
 
 	// A click opens the span's details.
-	do(t, ctx, "open the failing publish", chromedp.Click(chromedp.CSS(".span-row.highlight.error .span-name")), chromedp.WaitVisible(chromedp.CSS("#detail.open")))
+	do(t, ctx, "open the failing publish", chromedp.Click(chromedp.CSS(`.span-row.error[data-key$=":`+spanOf(t, p, "publish_event", "payment.processed").SpanID.String()+`"] .span-name`)),
+		chromedp.WaitVisible(chromedp.CSS("#detail.open")))
 	screenshot(t, ctx, "detail")
 	type detailInfo struct {
-		Name, Note, Status string
+		Name, Status    string
 		Attrs, Resource    map[string]string
 		Events             []string
 	}
 	d := eval[detailInfo](t, ctx, `(() => {
 		const el = document.getElementById("detail");
 		const kv = sel => Object.fromEntries([...el.querySelectorAll(sel + " table.kv tr")].map(tr => [tr.cells[0] ? tr.querySelector("th").textContent : "", tr.querySelector("td").textContent]));
-		return {Name: el.querySelector(".detail-name").textContent, Note: el.querySelector(".note").textContent,
+		return {Name: el.querySelector(".detail-name").textContent,
 			Status: el.querySelector(".status-msg").textContent,
 			Attrs: kv(".d-attrs"), Resource: kv(".d-resource"),
 			Events: [...el.querySelectorAll(".ev-item .ev-n")].map(e => e.textContent)};
@@ -215,9 +220,13 @@ func TestFailurePageInBrowser(t *testing.T) {
 	assert.Equal(t, []string{"Publishing domain event"}, d.Events)
 	assert.Equal(t, "worker-rust-2", d.Resource["service.instance.id"])
 	assert.Equal(t, "tasker-core", d.Resource["service.name"])
-	assert.Contains(t, d.Note, `publish_event recorded no "Domain event published successfully"`)
 	assert.Contains(t, d.Status, "pgmq send failed: connection reset by peer")
 	assert.Equal(t, "publish_event", eval[string](t, ctx, `document.querySelector(".span-row.selected .span-name").textContent`))
+
+	// The named span's details say why it is highlighted.
+	do(t, ctx, "open the named route_event", chromedp.Click(chromedp.CSS(".span-row.highlight .span-name")))
+	waitFor(t, ctx, "the note", `document.querySelector("#detail .note")?.textContent === "named in the report"`)
+	assert.Equal(t, "route_event", eval[string](t, ctx, `document.querySelector("#detail .detail-name").textContent`))
 
 	// Another click shows another span; Escape closes the panel.
 	do(t, ctx, "open a fast publish", chromedp.Click(chromedp.CSS(".span-row:not(.error) .span-name")))
@@ -236,10 +245,14 @@ func TestReportLinksSelectSpans(t *testing.T) {
 		}
 	}
 	p.Report = "expected something\nnear misses (spans that met every condition but one):\n  send_json_message [worker-rust-2] span " + target.SpanID.String() + " started 09:14:02.006\n  unknown span 0123456789abcdef is not a link\n"
-	p.Highlight = []waterfall.SpanRef{waterfall.Ref(target, "near miss")}
+	pub := spanOf(t, p, "publish_event", "payment.processed")
+	p.Highlight = []waterfall.SpanRef{waterfall.Ref(target, "near miss"), {TraceID: pub.TraceID, SpanID: pub.SpanID, Event: "Publishing domain event", Note: "its last event"}}
 	path := writePage(t, p)
 	ctx := browser(t)
 	do(t, ctx, "load the page", chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("#report a.idlink")))
+	assert.Equal(t, []string{"Publishing domain event"}, eval[[]string](t, ctx, `[...document.querySelectorAll(".ev-mark.hl")].map(m => m.dataset.event)`),
+		"the highlighted event's mark, and only it")
+	assert.Equal(t, key(pub), eval[string](t, ctx, `document.querySelector(".ev-mark.hl").closest(".span-row").dataset.key`))
 	assert.Equal(t, []string{target.SpanID.String()}, eval[[]string](t, ctx, `[...document.querySelectorAll("#report a.idlink")].map(a => a.textContent)`))
 	do(t, ctx, "follow the link", chromedp.Click(chromedp.CSS("#report a.idlink")), chromedp.WaitVisible(chromedp.CSS("#detail.open")))
 	assert.Equal(t, key(target), eval[string](t, ctx, `document.querySelector(".span-row.selected").dataset.key`))
@@ -280,9 +293,10 @@ func TestUpdateDocsScreenshot(t *testing.T) {
 	path := writePage(t, p)
 	ctx := browser(t)
 	do(t, ctx, "load the page and open the failing span",
+		chromedp.EmulateViewport(1440, 900, chromedp.EmulateScale(2)), // sharp on high-density screens
 		chromedp.Navigate("file://"+path),
-		chromedp.WaitVisible(chromedp.CSS(".span-row.error.highlight")),
-		chromedp.Click(chromedp.CSS(".span-row.error.highlight")),
+		chromedp.WaitVisible(chromedp.CSS(".span-row.highlight")),
+		chromedp.Click(chromedp.CSS(".span-row.error .span-name")),
 		chromedp.WaitVisible(chromedp.CSS("#detail.open")),
 	)
 	hlKey := eval[string](t, ctx, `document.querySelector(".span-row.selected").dataset.key`)

@@ -20,8 +20,9 @@ import (
 // and never polls the store; only the sink's refusal counters, which have
 // no notification, are compared every statsEvery. A batch's id is its seq,
 // so a reconnecting EventSource resumes (Last-Event-ID) without a gap. It
-// returns, freeing everything, as soon as the client goes away.
-func (l *live) stream(w http.ResponseWriter, r *http.Request) {
+// returns, freeing everything, as soon as the client goes away or Close is
+// called.
+func (l *Live) stream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sel := selection{corr: q.Get("correlation"), all: q.Get("all") == "1"}
 	after := l.st.LastSeq()
@@ -38,6 +39,12 @@ func (l *live) stream(w http.ResponseWriter, r *http.Request) {
 		after = n
 	}
 
+	select {
+	case <-l.done:
+		writeError(w, http.StatusServiceUnavailable, "the live view is shutting down")
+		return
+	default:
+	}
 	l.streams.Add(1)
 	defer func() {
 		l.streams.Add(-1)
@@ -86,12 +93,17 @@ func (l *live) stream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-l.done:
+			return
 		case <-changed:
 			// Coalesce a burst: at most one batch per minGap.
 			if d := l.minGap - time.Since(lastPush); d > 0 {
 				t := time.NewTimer(d)
 				select {
 				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-l.done:
 					t.Stop()
 					return
 				case <-t.C:
@@ -120,7 +132,7 @@ type selection struct {
 }
 
 type streamState struct {
-	l   *live
+	l   *Live
 	w   http.ResponseWriter
 	sel selection
 	// sent holds the selection's traces this stream sent in full. The

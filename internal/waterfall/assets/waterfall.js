@@ -49,6 +49,9 @@
     return sec - base + (m && m[2] ? parseFloat("0" + m[2]) * 1000 : 0);
   }
   TP.parseTime = parseTime;
+  // clockUTC writes a time from parseTime as a UTC wall clock, to the
+  // millisecond (the resolution at which hosts' clocks compare at all).
+  TP.clockUTC = (t) => (isFinite(t) && isFinite(base) ? new Date(Math.round(base + t)).toISOString().slice(11, 23) + " UTC" : "");
 
   // fmtDur writes a duration in milliseconds as Go would round it for a
   // reader: 150µs, 1.8ms, 2.41s, 3m5s.
@@ -275,7 +278,7 @@
       const frag = document.createDocumentFragment();
       const ticks = [];
       for (let x = 0; x <= total + step / 1000; x += step) ticks.push(h("div", { class: "tick", style: "left:" + (x / total) * 100 + "%" }, fmtDur(x)));
-      if (this.spans.size > 0) frag.append(h("div", { class: "wf-head" }, h("div", { class: "cell-name" }, "Span"), h("div", { class: "cell-tl" }, h("div", { class: "tl-track" }, ticks))));
+      if (this.spans.size > 0) frag.append(h("div", { class: "wf-head" }, h("div", { class: "cell-name" }, "Span", h("span", { class: "t0", title: "the timeline starts at the first span's start" }, "0 = " + TP.clockUTC(min))), h("div", { class: "cell-tl" }, h("div", { class: "tl-track" }, ticks))));
       const body = h("div", { class: "wf-body", style: "--grid-step:" + (step / total) * 100 + "%" });
       let drawn = 0;
       let hidden = 0;
@@ -296,6 +299,7 @@
             h("span", { class: "twisty" }, "▾"),
             h("span", { class: "trace-title" }, t.headline || t.title),
             h("span", { class: "trace-meta" }, (t.headline ? t.title + " · " : "") + TP.plural(t.spans.length, "span") + " · " + insts.join(", ")),
+            t.errors ? h("span", { class: "trace-err" }, TP.plural(t.errors, "error")) : null,
             h("span", { class: "trace-id" }, t.id.slice(0, 8))
           ),
           h("div", { class: "cell-tl" }, h("div", { class: "tl-track" }, h("div", { class: "trace-extent", style: "left:" + pct(t.start) + "%;width:" + Math.max(pct(t.end) - pct(t.start), 0.2) + "%" }), h("span", { class: "dur", style: "left:" + pct(t.end) + "%" }, fmtDur(t.end - t.start))))
