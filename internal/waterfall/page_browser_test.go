@@ -204,8 +204,8 @@ func TestFailurePageInBrowser(t *testing.T) {
 	screenshot(t, ctx, "detail")
 	type detailInfo struct {
 		Name, Status    string
-		Attrs, Resource    map[string]string
-		Events             []string
+		Attrs, Resource map[string]string
+		Events          []string
 	}
 	d := eval[detailInfo](t, ctx, `(() => {
 		const el = document.getElementById("detail");
