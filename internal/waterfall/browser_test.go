@@ -22,6 +22,9 @@ import (
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("TRACEPROOF_CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("TRACEPROOF_CHROMIUM=%s: %v; unset it to use chromium from PATH (`apt-get install chromium` on Debian/Ubuntu)", p, err)
+		}
 		return p
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {

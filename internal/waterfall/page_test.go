@@ -59,7 +59,7 @@ func TestWritePageEmbedsTheSpans(t *testing.T) {
 	}
 	require.Len(t, d.Highlight, len(p.Highlight))
 	assert.Equal(t, p.Highlight[0].SpanID.String(), d.Highlight[0].SpanID)
-	assert.Equal(t, "Publishing domain event", d.Highlight[0].Event)
+	assert.Equal(t, "named in the report", d.Highlight[0].Note)
 
 	// Self-contained: nothing to fetch, and the policy forbids fetching.
 	assert.Contains(t, string(html), `content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"`)
