@@ -23,7 +23,7 @@ import (
 
 // liveSink starts a sink with the live view mounted, as traceproof serve
 // does, over st.
-func liveSink(t *testing.T, st *spanstore.Store) *otlpsink.Sink {
+func liveSink(t *testing.T, st *spanstore.Store, token ...string) *otlpsink.Sink {
 	t.Helper()
 	var sink atomic.Pointer[otlpsink.Sink]
 	stats := func() spanstore.Stats {
@@ -32,8 +32,13 @@ func liveSink(t *testing.T, st *spanstore.Store) *otlpsink.Sink {
 		}
 		return st.Stats()
 	}
-	h := waterfall.LiveHandler(st, stats)
+	var lopts []waterfall.LiveOption
 	opts := []otlpsink.Option{otlpsink.WithStore(st)}
+	if len(token) > 0 {
+		lopts = append(lopts, waterfall.WithToken(token[0]))
+		opts = append(opts, otlpsink.WithToken(token[0]))
+	}
+	h := waterfall.LiveHandler(st, stats, lopts...)
 	for _, p := range waterfall.LivePatterns {
 		opts = append(opts, otlpsink.WithHandler(p, h))
 	}
@@ -42,12 +47,19 @@ func liveSink(t *testing.T, st *spanstore.Store) *otlpsink.Sink {
 	return s
 }
 
-// export sends td to the sink as a real OTLP/HTTP protobuf request.
-func export(t *testing.T, sink *otlpsink.Sink, td ptrace.Traces) {
+// export sends td to the sink as a real OTLP/HTTP protobuf request, with
+// the bearer token if one is given.
+func export(t *testing.T, sink *otlpsink.Sink, td ptrace.Traces, token ...string) {
 	t.Helper()
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	require.NoError(t, err)
-	resp, err := http.Post(sink.HTTPURL()+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+	req, err := http.NewRequest("POST", sink.HTTPURL()+"/v1/traces", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if len(token) > 0 {
+		req.Header.Set("Authorization", "Bearer "+token[0])
+	}
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -120,6 +132,24 @@ func TestLiveViewInBrowser(t *testing.T) {
 	do(t, ctx, "pick order-A1", chromedp.Click(chromedp.CSS(`.corr[data-value="order-A1"]`)))
 	waitFor(t, ctx, "order-A1's spans", `document.querySelectorAll(".span-row").length === 11 && document.getElementById("selected-value").textContent === "order-A1"`)
 	assert.Equal(t, "?c=order-A1", eval[string](t, ctx, `location.search`))
+}
+
+// TestLiveViewWithToken: opened as /?token=T, the page passes the token on
+// to its API and its event stream.
+func TestLiveViewWithToken(t *testing.T) {
+	st := spanstore.New()
+	sink := liveSink(t, st, "t0k en")
+	ctx := browser(t)
+	do(t, ctx, "open the live view with the token",
+		chromedp.Navigate(sink.HTTPURL()+"/?token=t0k+en"),
+		chromedp.WaitVisible(chromedp.CSS("#conn.on")),
+	)
+	export(t, sink, failingTask("order-T1")[0].traces(), "t0k en")
+	waitFor(t, ctx, "the pushed row", `!!document.querySelector('.corr[data-value="order-T1"]')`)
+	do(t, ctx, "pick it", chromedp.Click(chromedp.CSS(`.corr[data-value="order-T1"]`)))
+	waitFor(t, ctx, "its spans", `document.querySelectorAll(".span-row").length === 2`)
+	assert.Equal(t, "?token=t0k+en&c=order-T1", eval[string](t, ctx, `location.search`), "the token stays in the address")
+	screenshot(t, ctx, "token")
 }
 
 // TestLiveViewManySpans: with 100,000 spans stored the page stays small: the

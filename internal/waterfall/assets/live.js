@@ -261,7 +261,7 @@
       wf.set([]);
       loadList(true);
     });
-    es.onerror = () => setConn(false);
+    es.onerror = () => setConn(false, es.readyState === EventSource.CLOSED ? "disconnected; reload to retry" : "reconnecting…");
     es.onopen = () => setConn(true);
   }
 
@@ -270,9 +270,9 @@
     for (let i = 0; i < n; i++) wf.spans.delete(byArrival[i].key);
   }
 
-  function setConn(on) {
+  function setConn(on, why) {
     conn.className = "conn " + (on ? "on" : "off");
-    conn.querySelector(".conn-text").textContent = on ? "connected" : "reconnecting…";
+    conn.querySelector(".conn-text").textContent = on ? "connected" : why;
   }
 
   // ---- sink panel ----
