@@ -8,13 +8,16 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/traceproof/traceproof/internal/waterfall"
 	"github.com/traceproof/traceproof/spanstore"
 	"github.com/traceproof/traceproof/spantext"
 )
 
 // WriteDump writes the failure's spans into dir as OTLP/JSON (name.otlp.json,
-// readable by `traceproof dump` and spanstore.LoadFile) and as a text tree
-// headed by the report (name.tree.txt), and records the file names in
+// readable by `traceproof dump` and spanstore.LoadFile), as a text tree
+// headed by the report (name.tree.txt), and as a self-contained waterfall
+// page (name.html: every trace of the correlation on one timeline, the
+// report on top, its spans highlighted), and records the file names in
 // DumpFiles, which Error then names. name is sanitized into a file name (a
 // test's t.Name() holds slashes); when a test fails more than once, later
 // dumps are numbered rather than overwrite the first.
@@ -56,8 +59,31 @@ func (f *Failure) writeDump(dir, name string) error {
 	if err := os.WriteFile(treePath, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	f.DumpFiles = []string{jf.Name(), treePath}
+	htmlPath := base + suffix + ".html"
+	var rep strings.Builder
+	f.render(&rep, false)
+	page := waterfall.Page{Title: name, Report: rep.String(), Spans: f.Spans, Highlight: f.highlights(), Generated: f.at}
+	if err := waterfall.WriteFile(htmlPath, page); err != nil {
+		return err
+	}
+	f.DumpFiles = []string{jf.Name(), treePath, htmlPath}
 	return nil
+}
+
+// highlights are the spans the page marks: those the verdict names, those
+// that matched, and the near misses, each with why.
+func (f *Failure) highlights() []waterfall.SpanRef {
+	var hl []waterfall.SpanRef
+	for _, s := range f.Named {
+		hl = append(hl, waterfall.Ref(s, "named in the report"))
+	}
+	for _, s := range f.Matched {
+		hl = append(hl, waterfall.Ref(s, "matched the assertion's query"))
+	}
+	for _, n := range f.NearMisses {
+		hl = append(hl, waterfall.Ref(n.Span, "near miss: misses ["+n.Missed+"]; saw "+n.Seen))
+	}
+	return hl
 }
 
 // sanitize keeps letters, digits, '.', '-' and '_', and turns the rest (the

@@ -30,7 +30,7 @@ func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
 		}
 	})
 	base := filepath.Join(dir, "TestFailureDumpsSpansNamedAfterTheTest_sub_test_one")
-	asserttest.Contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt")
+	asserttest.Contains(t, msgs[0], "spans dumped to: "+base+".otlp.json, "+base+".tree.txt, "+base+".html")
 	asserttest.Contains(t, msgs[1], "spans dumped to: "+base+"-2.otlp.json, "+base+"-2.tree.txt")
 
 	loaded, err := spanstore.LoadFile(base + ".otlp.json")
@@ -51,6 +51,15 @@ func TestFailureDumpsSpansNamedAfterTheTest(t *testing.T) {
 	if strings.Contains(string(tree), "spans dumped to") {
 		t.Errorf("the tree file names itself")
 	}
+	page, err := os.ReadFile(base + ".html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page is self-contained: its report, its spans and no network.
+	asserttest.Contains(t, string(page), `to publish exactly these domain events`, "payment.processed", "<script")
+	if strings.Contains(string(page), "http://") || strings.Contains(string(page), "https://") {
+		t.Errorf("the failure page refers to the network")
+	}
 }
 
 func TestSanitizedDumpNames(t *testing.T) {
@@ -61,7 +70,7 @@ func TestSanitizedDumpNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := filepath.Join(dir, "_Test_A_b_01__.otlp.json")
-	if len(f.DumpFiles) != 2 || f.DumpFiles[0] != want {
+	if len(f.DumpFiles) != 3 || f.DumpFiles[0] != want || f.DumpFiles[2] != filepath.Join(dir, "_Test_A_b_01__.html") {
 		t.Errorf("dump files %q, want %s first", f.DumpFiles, want)
 	}
 }

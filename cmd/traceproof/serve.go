@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -109,11 +110,19 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if pr != nil {
 		storeOpts = append(storeOpts, spanstore.WithOnIngest(pr.add))
 	}
+	st := spanstore.New(storeOpts...)
 	opts := []otlpsink.Option{
 		otlpsink.WithGRPCAddr(cfg.grpcAddr),
 		otlpsink.WithHTTPAddr(cfg.httpAddr),
 		otlpsink.WithMaxMessageBytes(cfg.maxMessageBytes),
-		otlpsink.WithStore(spanstore.New(storeOpts...)),
+		otlpsink.WithStore(st),
+	}
+	// The live view at the HTTP root: correlations, waterfalls pushed as
+	// spans arrive, senders and refusals.
+	var live *liveView
+	if cfg.httpAddr != "" {
+		live = newLiveView(st, cfg.token)
+		opts = append(opts, live.options()...)
 	}
 	if cfg.token != "" {
 		opts = append(opts, otlpsink.WithToken(cfg.token))
@@ -137,6 +146,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if tp, ok := pr.(*treePrinter); ok {
 		tp.store = sink.Store()
 	}
+	if live != nil {
+		live.setSink(sink)
+	}
 	grpcShown, httpShown := "off", "off"
 	if a := sink.GRPCAddr(); a != "" {
 		grpcShown = a
@@ -158,11 +170,18 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if out != nil {
 		fmt.Fprintf(stderr, "traceproof serve: appending trace requests to %s\n", cfg.out)
 	}
+	if live != nil {
+		fmt.Fprintf(stderr, "traceproof serve: live view at %s/%s\n", sink.HTTPURL(), tokenQuery(cfg.token))
+	}
 
 	<-ctx.Done()
 
 	// Close lets requests in flight finish, so every span the sink
-	// acknowledged is printed and written below.
+	// acknowledged is printed and written below. Open live pages would hold
+	// it up: their streams end first.
+	if live != nil {
+		live.close()
+	}
 	closeErr := sink.Close()
 	if pr != nil {
 		pr.close()
@@ -311,4 +330,13 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// tokenQuery is the live view's URL query for a token: the page passes it
+// on to its API and stream.
+func tokenQuery(token string) string {
+	if token == "" {
+		return ""
+	}
+	return "?token=" + url.QueryEscape(token)
 }
