@@ -68,19 +68,25 @@ func run(m *testing.M) int {
 }
 
 // worker is a tracer of one service exporting over OTLP/gRPC to the test's
-// Jaeger, each span as it ends.
-func worker(tb testing.TB, service, instance string) trace.Tracer {
-	tb.Helper()
+// Jaeger, each span as it ends; it is shut down with the test.
+func worker(t *testing.T, service, instance string) trace.Tracer {
+	t.Helper()
+	tr, shutdown, err := newTracer(service, instance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(shutdown)
+	return tr
+}
+
+func newTracer(service, instance string) (trace.Tracer, func(), error) {
 	exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(jaegerProc.OTLPGRPCAddr()), otlptracegrpc.WithInsecure())
 	if err != nil {
-		tb.Fatal(err)
+		return nil, nil, err
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(resource.NewSchemaless(
 		attribute.String("service.name", service), attribute.String("service.instance.id", instance))))
-	if t, ok := tb.(*testing.T); ok {
-		t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	}
-	return tp.Tracer("traceproof-jaeger-test")
+	return tp.Tracer("traceproof-jaeger-test"), func() { _ = tp.Shutdown(context.Background()) }, nil
 }
 
 // emit publishes one domain event with DESIGN.md's spans, as a worker does:
