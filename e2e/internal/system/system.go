@@ -35,6 +35,13 @@ const (
 	EnvSinkGRPCAddr      = "TRACEPROOF_SINK_GRPC_ADDR"
 	EnvSinkHTTPAddr      = "TRACEPROOF_SINK_HTTP_ADDR"
 	EnvSinkToken         = "TRACEPROOF_SINK_TOKEN"
+
+	// An external system whose spans go to a Jaeger: the assertions read
+	// its query service (base URL) instead of listening on a sink, searching
+	// the comma-separated services (default tasker-core). See
+	// docs/staging.md.
+	EnvJaegerURL      = "TRACEPROOF_JAEGER_URL"
+	EnvJaegerServices = "TRACEPROOF_JAEGER_SERVICES"
 )
 
 // Modes and routes.
@@ -178,6 +185,12 @@ func exporterEnv(flavour, grpcEndpoint, httpEndpoint string) []string {
 func (s *System) startExternal(orchestration []string) error {
 	s.External = true
 	s.Mode, s.Via = externalLabel, externalLabel
+	if u := os.Getenv(EnvJaegerURL); u != "" {
+		if err := s.readExternalJaeger(u); err != nil {
+			return err
+		}
+		return s.externalClient(orchestration)
+	}
 	var opts []otlpsink.Option
 	opts = append(opts, otlpsink.WithGRPCAddr(envOr(EnvSinkGRPCAddr, "127.0.0.1:4317")),
 		otlpsink.WithHTTPAddr(envOr(EnvSinkHTTPAddr, "127.0.0.1:4318")))
@@ -189,6 +202,12 @@ func (s *System) startExternal(orchestration []string) error {
 		return err
 	}
 	s.Source = s.Sink
+	return s.externalClient(orchestration)
+}
+
+// externalClient points the client at an external system's orchestration
+// and notes the worker flavours it runs.
+func (s *System) externalClient(orchestration []string) error {
 	s.Client = harness.NewClient(orchestration...)
 	var present []string
 	for _, f := range s.flavours {
@@ -213,6 +232,10 @@ func (s *System) WorkerURLs(flavour string) []string { return s.workerURLs[flavo
 
 // Describe says in one line what runs.
 func (s *System) Describe() string {
+	if s.External && s.JaegerSource != nil {
+		return fmt.Sprintf("external system at %s; spans read from Jaeger %s (polled; settle window %s)",
+			strings.Join(listEnv(EnvOrchestrationURLs, EnvOrchestrationURL), ","), os.Getenv(EnvJaegerURL), s.JaegerSource.Settle())
+	}
 	if s.External {
 		return fmt.Sprintf("external system at %s; sink grpc=%s http=%s", strings.Join(listEnv(EnvOrchestrationURLs, EnvOrchestrationURL), ","), s.Sink.GRPCAddr(), s.Sink.HTTPURL())
 	}
@@ -325,5 +348,20 @@ func (s *System) AssertOptions() []assert.Option {
 	if s.JaegerSource != nil {
 		return []assert.Option{assert.Settle(s.JaegerSource.Settle())}
 	}
+	return nil
+}
+
+// readExternalJaeger makes Source a Jaeger source over the staging Jaeger at
+// url, searching from now on.
+func (s *System) readExternalJaeger(url string) error {
+	services := listEnv(EnvJaegerServices)
+	if len(services) == 0 {
+		services = []string{jaegerService}
+	}
+	src, err := jaeger.New(jaeger.Config{URL: url, Services: services})
+	if err != nil {
+		return fmt.Errorf("%s: %w", EnvJaegerURL, err)
+	}
+	s.JaegerSource, s.Source = src, src
 	return nil
 }
