@@ -25,10 +25,10 @@ mode="${1:-quick}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 out="${BENCH_OUT:-$here/out}"
-# BENCH_CACHE, when set, still holds the Jaeger build (as jaeger-VERSION).
-jaeger_cache_default="${XDG_CACHE_HOME:-$HOME/.cache}/traceproof/jaeger-v1.76.0"
-[[ -n "${BENCH_CACHE:-}" ]] && jaeger_cache_default="$BENCH_CACHE/jaeger-v1.76.0"
 jaeger_version="v1.76.0"
+# BENCH_CACHE, when set, still holds the Jaeger build (as jaeger-VERSION).
+jaeger_cache_default="${XDG_CACHE_HOME:-$HOME/.cache}/traceproof/jaeger-$jaeger_version"
+if [[ -n "${BENCH_CACHE:-}" ]]; then jaeger_cache_default="$BENCH_CACHE/jaeger-$jaeger_version"; fi
 
 mkdir -p "$out/logs" "$out/bin"
 out="$(cd "$out" && pwd)"
