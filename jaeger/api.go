@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -33,6 +34,8 @@ const (
 	paramQueryRaw    = "query.raw_traces"
 	paramRaw         = "raw_traces"
 )
+
+const urlHint = " (is Config.URL the base URL of Jaeger's query service, where /api/v3 lives?)"
 
 // maxBody bounds one response; a larger one is an error, never a truncated
 // answer.
@@ -80,6 +83,10 @@ func (s *Source) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		return nil, fmt.Errorf("GET %s: answer over %d bytes; narrow the search (Since, SearchDepth)", u, maxBody)
 	}
 	if resp.StatusCode == http.StatusOK {
+		if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "html") {
+			// Jaeger's UI answers unknown paths with its index page.
+			return nil, fmt.Errorf("GET %s: answered %s, not JSON%s", u, ct, urlHint)
+		}
 		return body, nil
 	}
 	var ge gatewayError
@@ -91,7 +98,7 @@ func (s *Source) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	}
 	hint := ""
 	if resp.StatusCode == http.StatusNotFound {
-		hint = " (is Config.URL the base URL of Jaeger's query service, where /api/v3 lives?)"
+		hint = urlHint
 	}
 	return nil, fmt.Errorf("GET %s: %s%s: %s", u, resp.Status, hint, snippet(body))
 }

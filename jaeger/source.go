@@ -406,8 +406,8 @@ func (s *Source) pollOnce(ctx context.Context, wanted []spanstore.TraceID) pollR
 				return 0, err
 			}
 			forTraces(td, func(id [16]byte) { fetched[id] = struct{}{} })
+			n := countTraces(td) // before ingest drops the spans seen before
 			r.found += s.ingest(td)
-			n := countTraces(td)
 			total += n
 			return n, nil
 		})
@@ -475,7 +475,7 @@ func contains(ss []string, s string) bool {
 }
 
 // ingest stores the spans of td not seen before and returns their number.
-// It runs on the poller's goroutine only.
+// It removes the others from td. It runs on the poller's goroutine only.
 func (s *Source) ingest(td ptrace.Traces) int {
 	n := 0
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {

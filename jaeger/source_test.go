@@ -195,7 +195,7 @@ func TestHTTPErrorsAreSurfacedNeverZeroSpans(t *testing.T) {
 	l.Close()
 	for _, c := range []struct{ name, url, want string }{
 		{"nothing listening", closed, "connection refused"},
-		{"not the query service's base URL", jaegerURL + "/api/v3", "404"},
+		{"not the query service's base URL", jaegerURL + "/api/v3", "is Config.URL the base URL of Jaeger's query service"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := source(t, jaeger.Config{URL: c.url, Services: []string{"svc-domain"}})

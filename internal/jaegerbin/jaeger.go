@@ -106,6 +106,9 @@ const configTemplate = `service:
 
 extensions:
   jaeger_query:
+    # Jaeger would otherwise trace its own queries to an OTLP endpoint on
+    # localhost:4317, which may be a test's sink.
+    enable_tracing: false
     storage:
       traces: memstore
     http:
