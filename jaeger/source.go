@@ -55,7 +55,7 @@ type Source struct {
 	wanted map[spanstore.TraceID]struct{}
 	health Health
 	errs   []problem // the most recent problems, newest last
-	notes  []string // the latest poll's remarks (unknown services)
+	notes  []string  // the latest poll's remarks (unknown services)
 }
 
 type spanKey struct {

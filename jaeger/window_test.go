@@ -65,7 +65,7 @@ func TestCoverSplitsFullWindowsUntilEachHoldsFewerThanDepth(t *testing.T) {
 		{at(0), at(8 * time.Second)}, // 4 traces: capped at 3
 		{at(0), at(4 * time.Second)}, // 3: capped again
 		{at(4 * time.Second), at(8 * time.Second)},
-		{at(0), at(2 * time.Second)}, // 2 (1s, 2s)
+		{at(0), at(2 * time.Second)},               // 2 (1s, 2s)
 		{at(2 * time.Second), at(4 * time.Second)}, // 2 (2s again, at the shared midpoint, and 3s)
 	}
 	if d := cmp.Diff(want, f.windows, cmp.AllowUnexported(window{})); d != "" {
