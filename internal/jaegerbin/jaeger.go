@@ -88,7 +88,8 @@ func (j *Jaeger) Done() <-chan struct{} { return j.exited }
 
 // configTemplate is Jaeger v1.76.0's all-in-one pipeline (OTLP receiver,
 // batch processor, storage exporter, in-memory storage, query service) with
-// every listener on a 127.0.0.1 port chosen by Start, and nothing else: no
+// every listener on a 127.0.0.1 port chosen by Start, OTLP metrics and logs
+// accepted and dropped, and nothing else: no
 // Jaeger or Zipkin receivers, sampling, health check, expvar, zpages or
 // metrics endpoint, each of which would open a fixed port of its own.
 const configTemplate = `service:
@@ -98,6 +99,14 @@ const configTemplate = `service:
       receivers: [otlp]
       processors: [batch]
       exporters: [jaeger_storage_exporter]
+    # Workers export metrics and logs to the same endpoint; Jaeger keeps
+    # traces only, but answering "unimplemented" would fail their flush.
+    metrics:
+      receivers: [otlp]
+      exporters: [nop]
+    logs:
+      receivers: [otlp]
+      exporters: [nop]
   telemetry:
     metrics:
       level: none
@@ -135,6 +144,7 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
+  nop:
 `
 
 var errPortTaken = errors.New("jaeger: a picked port was already in use")
