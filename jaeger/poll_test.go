@@ -184,3 +184,27 @@ func localClock(s string) string {
 	}
 	return out
 }
+
+func TestTheFirstAnswerWaitsForTheFirstPoll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{result: func(int) pollResult {
+			time.Sleep(300 * time.Millisecond) // a slow Jaeger
+			return pollResult{requests: 1}
+		}}
+		s := newTestSource(t, rec)
+		defer s.Close()
+		// As the engine does: Changed starts the poller, then Spans. An
+		// answer before the first poll completed would be a verdict on
+		// nothing (a Never passing without ever having looked).
+		s.Changed(spanstore.Filter{Correlation: "c"})
+		s.Spans(spanstore.Filter{Correlation: "c"})
+		if got := time.Since(rec.start); got != 300*time.Millisecond {
+			t.Errorf("Spans answered after %s, want the first poll's 300ms", got)
+		}
+		// Later answers come from what the running poller fetched.
+		s.Spans(spanstore.Filter{Correlation: "c"})
+		if got := time.Since(rec.start); got != 300*time.Millisecond {
+			t.Errorf("the second Spans waited until %s", got)
+		}
+	})
+}

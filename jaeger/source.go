@@ -47,6 +47,9 @@ type Source struct {
 	kick     chan struct{} // asks a sleeping poller to poll now
 	nextDone chan struct{} // closed when the next poll to start completes
 	lastDone time.Time     // when the last poll completed
+	// firstDone is closed when the first poll completes: no answer comes
+	// from a source that has never looked at Jaeger.
+	firstDone chan struct{}
 	// waiters are the channels Changed handed out that are still open:
 	// the poller runs while there is one.
 	waiters map[<-chan struct{}]struct{}
@@ -96,17 +99,18 @@ func New(cfg Config) (*Source, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Source{
-		cfg:      cfg,
-		store:    spanstore.New(spanstore.WithCorrelationKeys(cfg.CorrelationKeys...)),
-		origin:   spanstore.Origin{Sender: "jaeger " + cfg.URL, Transport: spanstore.TransportAPI, Encoding: spanstore.EncodingJSON},
-		ctx:      ctx,
-		cancel:   cancel,
-		stop:     make(chan struct{}),
-		seen:     make(map[spanKey]struct{}),
-		kick:     make(chan struct{}, 1),
-		nextDone: make(chan struct{}),
-		waiters:  make(map[<-chan struct{}]struct{}),
-		wanted:   make(map[spanstore.TraceID]struct{}),
+		cfg:       cfg,
+		store:     spanstore.New(spanstore.WithCorrelationKeys(cfg.CorrelationKeys...)),
+		origin:    spanstore.Origin{Sender: "jaeger " + cfg.URL, Transport: spanstore.TransportAPI, Encoding: spanstore.EncodingJSON},
+		ctx:       ctx,
+		cancel:    cancel,
+		stop:      make(chan struct{}),
+		seen:      make(map[spanKey]struct{}),
+		kick:      make(chan struct{}, 1),
+		nextDone:  make(chan struct{}),
+		firstDone: make(chan struct{}),
+		waiters:   make(map[<-chan struct{}]struct{}),
+		wanted:    make(map[spanstore.TraceID]struct{}),
 	}
 	s.health.Delay = s.Delay()
 	s.pollFn = s.pollOnce
@@ -149,16 +153,20 @@ func (s *Source) Settle() time.Duration { return s.Delay() }
 func (s *Source) CorrelationKeys() []string { return s.store.CorrelationKeys() }
 
 // Spans returns the spans f selects among those fetched, in the order they
-// were fetched. While the poller runs (someone waits on a Changed channel)
-// the answer is as of its last poll; otherwise, when the last poll is older
-// than MaxBackoff, Spans polls first, so a one-off query sees what Jaeger
-// holds now.
+// were fetched. The first call waits for the source's first poll. While the
+// poller runs (someone waits on a Changed channel) the answer is as of its
+// last poll; otherwise, when the last poll is older than MaxBackoff, Spans
+// polls first, so a one-off query sees what Jaeger holds now.
 func (s *Source) Spans(f spanstore.Filter) []spanstore.Span {
 	s.want(f)
 	s.mu.Lock()
 	var done chan struct{}
-	if !s.closed && !s.running && (s.lastDone.IsZero() || time.Since(s.lastDone) > s.cfg.MaxBackoff) {
+	switch {
+	case s.closed:
+	case !s.running && (s.lastDone.IsZero() || time.Since(s.lastDone) > s.cfg.MaxBackoff):
 		done = s.requestPoll()
+	case s.lastDone.IsZero():
+		done = s.firstDone // the poller is running its first poll
 	}
 	s.mu.Unlock()
 	if done != nil {
@@ -341,6 +349,9 @@ type pollResult struct {
 // record folds a poll's result into the health counts. Caller holds mu.
 func (s *Source) record(r pollResult) {
 	now := time.Now()
+	if s.lastDone.IsZero() {
+		close(s.firstDone)
+	}
 	s.lastDone = now
 	s.health.Polls++
 	s.health.Requests += uint64(r.requests)
