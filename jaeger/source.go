@@ -53,8 +53,8 @@ type Source struct {
 	// waiters are the channels Changed handed out that are still open:
 	// the poller runs while there is one.
 	waiters map[<-chan struct{}]struct{}
-	// wanted are trace IDs asked for (a TraceID filter) that the source
-	// does not hold; each poll fetches them by ID.
+	// wanted are trace IDs asked for (a TraceID filter), which each poll
+	// fetches by ID; see want.
 	wanted map[spanstore.TraceID]struct{}
 	health Health
 	errs   []problem // the most recent problems, newest last
@@ -158,7 +158,7 @@ func (s *Source) CorrelationKeys() []string { return s.store.CorrelationKeys() }
 // last poll; otherwise, when the last poll is older than MaxBackoff, Spans
 // polls first, so a one-off query sees what Jaeger holds now.
 func (s *Source) Spans(f spanstore.Filter) []spanstore.Span {
-	s.want(f)
+	s.want(f, false)
 	s.mu.Lock()
 	var done chan struct{}
 	switch {
@@ -182,7 +182,7 @@ func (s *Source) Spans(f spanstore.Filter) []spanstore.Span {
 // change what f selects. The source's single poller runs while any such
 // channel is open, so waiting costs one goroutine however many wait.
 func (s *Source) Changed(f spanstore.Filter) <-chan struct{} {
-	s.want(f)
+	s.want(f, true)
 	ch := s.store.Changed(f)
 	s.mu.Lock()
 	if !s.closed {
@@ -193,11 +193,13 @@ func (s *Source) Changed(f spanstore.Filter) <-chan struct{} {
 	return ch
 }
 
-// want notes a trace asked for by ID that the source does not hold: a
-// search by service finds only traces with a span of Config.Services, so
-// such a trace is fetched by its ID.
-func (s *Source) want(f spanstore.Filter) {
-	if f.TraceID.IsZero() || f.Correlation != "" || len(s.store.Trace(f.TraceID)) > 0 {
+// want notes a trace asked for by ID: a search by service finds only traces
+// with a span of Config.Services, so such a trace is fetched by its ID, on
+// every poll while the poller runs (it may still grow). A Spans call wants
+// it only when the source holds none of it: the engine reads every trace it
+// already has by ID, and those need no fetch of their own.
+func (s *Source) want(f spanstore.Filter, waiting bool) {
+	if f.TraceID.IsZero() || f.Correlation != "" || (!waiting && len(s.store.Trace(f.TraceID)) > 0) {
 		return
 	}
 	s.mu.Lock()
@@ -304,6 +306,7 @@ func (s *Source) loop() {
 		}
 		if s.closed || (len(s.waiters) == 0 && !s.pending) {
 			s.running = false
+			clear(s.wanted) // no one waits for them any more
 			s.mu.Unlock()
 			return
 		}
@@ -342,8 +345,6 @@ type pollResult struct {
 	// answer, a window whose traces could not all be fetched.
 	failed, incomplete []string
 	notes              []string
-	// got lists the wanted traces that were fetched.
-	got []spanstore.TraceID
 }
 
 // record folds a poll's result into the health counts. Caller holds mu.
@@ -365,9 +366,6 @@ func (s *Source) record(r pollResult) {
 	for _, p := range append(r.failed, r.incomplete...) {
 		s.health.LastError, s.health.LastErrorAt = p, now
 		s.addError(now, p)
-	}
-	for _, id := range r.got {
-		delete(s.wanted, id)
 	}
 	s.notes = r.notes
 }
@@ -438,8 +436,7 @@ func (s *Source) pollOnce(ctx context.Context, wanted []spanstore.TraceID) pollR
 	}
 	for _, id := range wanted {
 		if _, ok := fetched[id]; ok {
-			r.got = append(r.got, id)
-			continue
+			continue // a search brought it whole
 		}
 		r.requests++
 		td, found, err := s.getTrace(ctx, id)
@@ -449,7 +446,6 @@ func (s *Source) pollOnce(ctx context.Context, wanted []spanstore.TraceID) pollR
 		}
 		if found {
 			r.found += s.ingest(td)
-			r.got = append(r.got, id)
 		}
 	}
 	if len(empty) > 0 && len(r.failed) == 0 {
