@@ -154,7 +154,10 @@ func TestAnIncompleteSearchIsReportedNotPassedOff(t *testing.T) {
 // and the poll interval.
 func TestSettleWindowCatchesAnExtraStillInFlight(t *testing.T) {
 	t.Parallel()
-	src := source(t, jaeger.Config{Services: []string{"svc-settle"}})
+	// Settle is the ingestion delay the source assumes. 1s covers this
+	// Jaeger's 200ms batching on a quiet machine; 3s leaves room for a
+	// loaded CI machine without changing what is proven.
+	src := source(t, jaeger.Config{Services: []string{"svc-settle"}, Settle: 3 * time.Second})
 	tr := worker(t, "svc-settle", "w1")
 	step := func() {
 		_, sp := tr.Start(context.Background(), "charge", trace.WithAttributes(attribute.String("correlation_id", "settle")))
