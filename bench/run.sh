@@ -17,16 +17,18 @@
 # ROUNDS=3 DURATION=10s WARMUP=2s CONNS=4 PROTOS="grpc http"
 # RECEIVERS="traceproof otelcol jaeger". Peers are built on demand: the
 # Collector by e2e/otelcol/build.sh, Jaeger v1.76.0 in a scratch module under
-# $BENCH_CACHE (default ~/.cache/traceproof-bench; the first build takes
-# several minutes).
+# ~/.cache/traceproof/jaeger-v1.76.0 (TRACEPROOF_JAEGER_CACHE; shared with the
+# tests' internal/jaegerbin; the first build takes many minutes).
 set -euo pipefail
 
 mode="${1:-quick}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 out="${BENCH_OUT:-$here/out}"
-cache="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/traceproof-bench}"
 jaeger_version="v1.76.0"
+# BENCH_CACHE, when set, still holds the Jaeger build (as jaeger-VERSION).
+jaeger_cache_default="${XDG_CACHE_HOME:-$HOME/.cache}/traceproof/jaeger-$jaeger_version"
+if [[ -n "${BENCH_CACHE:-}" ]]; then jaeger_cache_default="$BENCH_CACHE/jaeger-$jaeger_version"; fi
 
 mkdir -p "$out/logs" "$out/bin"
 out="$(cd "$out" && pwd)"
@@ -57,9 +59,15 @@ build_otelcol() {
 }
 
 # Jaeger's go.mod has replace directives, so `go install pkg@version` refuses
-# it; as a tool of a scratch module it builds with plain MVS.
+# it; as a tool of a scratch module it builds with plain MVS. The directory and
+# flags are internal/jaegerbin's, so the tests and this script share one build;
+# TRACEPROOF_JAEGER_BIN names a prebuilt binary instead.
 build_jaeger() {
-	local dir="$cache/jaeger-$jaeger_version"
+	if [[ -n "${TRACEPROOF_JAEGER_BIN:-}" ]]; then
+		jaeger_bin="$TRACEPROOF_JAEGER_BIN"
+		return 0
+	fi
+	local dir="${TRACEPROOF_JAEGER_CACHE:-$jaeger_cache_default}"
 	jaeger_bin="$dir/bin/jaeger"
 	if [[ -x "$jaeger_bin" ]]; then return 0; fi
 	log "building Jaeger $jaeger_version in $dir (several minutes)"

@@ -21,8 +21,9 @@ import (
 // TRACEPROOF_TIMEOUT_SCALE on slow machines.
 var taskTimeout = tp.Scaled(30 * time.Second)
 
-// on returns assertions over the suite's sink for t, and makes a failing t
-// print the tail of every process log next to the span report.
+// on returns assertions over the suite's span source (the sink, or Jaeger)
+// for t, and makes a failing t print the tail of every process log next to
+// the span report.
 func on(t *testing.T) *tp.Assertions {
 	t.Helper()
 	t.Cleanup(func() {
@@ -30,7 +31,10 @@ func on(t *testing.T) *tp.Assertions {
 			t.Logf("process logs (last lines):\n%s", sys.LogTail(15))
 		}
 	})
-	return tp.On(t, sys.Sink)
+	if sys.JaegerSource != nil {
+		jaegerHealthy(t)
+	}
+	return tp.On(t, sys.Source, sys.AssertOptions()...)
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)

@@ -1,8 +1,9 @@
 // Package system sets up what the end-to-end suite runs against: a sink the
 // test owns and a workflow system exporting to it, either the reference
 // system under e2e/tasker started as separate processes (single or cluster
-// mode, directly or through a real OpenTelemetry Collector), or an external
-// one named by environment variables.
+// mode, directly, through a real OpenTelemetry Collector, or into a real
+// Jaeger read back through its query API), or an external one named by
+// environment variables.
 package system
 
 import (
@@ -11,16 +12,20 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/e2e/internal/collector"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
+	"github.com/traceproof/traceproof/internal/jaegerbin"
+	"github.com/traceproof/traceproof/jaeger"
 	"github.com/traceproof/traceproof/otlpsink"
 )
 
 // Environment variables that choose what the suite runs against.
 const (
 	EnvMode = "TRACEPROOF_E2E_MODE" // single | cluster (default)
-	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector
+	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector | jaeger
 
 	// An external system: set the orchestration URL(s), and the worker URLs
 	// of the flavours it runs; the suite then listens for spans on the sink
@@ -30,6 +35,13 @@ const (
 	EnvSinkGRPCAddr      = "TRACEPROOF_SINK_GRPC_ADDR"
 	EnvSinkHTTPAddr      = "TRACEPROOF_SINK_HTTP_ADDR"
 	EnvSinkToken         = "TRACEPROOF_SINK_TOKEN"
+
+	// An external system whose spans go to a Jaeger: the assertions read
+	// its query service (base URL) instead of listening on a sink, searching
+	// the comma-separated services (default tasker-core). See
+	// docs/staging.md.
+	EnvJaegerURL      = "TRACEPROOF_JAEGER_URL"
+	EnvJaegerServices = "TRACEPROOF_JAEGER_SERVICES"
 )
 
 // Modes and routes.
@@ -38,6 +50,7 @@ const (
 	ModeCluster   = harness.ModeCluster
 	ViaDirect     = "direct"
 	ViaCollector  = "collector"
+	ViaJaeger     = "jaeger"
 	externalLabel = "external"
 )
 
@@ -64,8 +77,8 @@ func ConfigFromEnv(dir string) (Config, error) {
 	if c.Mode != ModeSingle && c.Mode != ModeCluster {
 		return c, fmt.Errorf("%s=%q: want %s or %s", EnvMode, c.Mode, ModeSingle, ModeCluster)
 	}
-	if c.Via != ViaDirect && c.Via != ViaCollector {
-		return c, fmt.Errorf("%s=%q: want %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector)
+	if c.Via != ViaDirect && c.Via != ViaCollector && c.Via != ViaJaeger {
+		return c, fmt.Errorf("%s=%q: want %s, %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector, ViaJaeger)
 	}
 	return c, nil
 }
@@ -78,6 +91,16 @@ type System struct {
 	Collector *collector.Collector // nil unless Via is collector
 	Mode, Via string
 	External  bool
+
+	// Source is what assertions read: Sink, or JaegerSource when Via is
+	// jaeger (the workers then export to Jaeger, and Sink stays empty).
+	Source assert.Source
+	// Jaeger is the Jaeger the workers export to and JaegerSource the
+	// source polling its query API, when Via is jaeger; JaegerBuild says
+	// where its binary came from and how long finding or building it took.
+	Jaeger       *jaegerbin.Jaeger
+	JaegerSource *jaeger.Source
+	JaegerBuild  jaegerbin.BuildInfo
 
 	flavours   []string
 	workerURLs map[string][]string
@@ -104,7 +127,16 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 	if err != nil {
 		return s, err
 	}
+	s.Source = s.Sink
 	grpcEndpoint, httpEndpoint := "http://"+s.Sink.GRPCAddr(), s.Sink.HTTPURL()
+	if cfg.Via == ViaJaeger {
+		// The sink stays up but receives nothing: the workers export to
+		// Jaeger, and Source reads it back.
+		grpcEndpoint, httpEndpoint, err = s.startJaeger(ctx, cfg.Dir)
+		if err != nil {
+			return s, err
+		}
+	}
 	if cfg.Via == ViaCollector {
 		s.Collector, err = collector.Start(ctx, collector.Config{SinkEndpoint: s.Sink.GRPCAddr(), Dir: cfg.Dir})
 		if err != nil {
@@ -153,6 +185,12 @@ func exporterEnv(flavour, grpcEndpoint, httpEndpoint string) []string {
 func (s *System) startExternal(orchestration []string) error {
 	s.External = true
 	s.Mode, s.Via = externalLabel, externalLabel
+	if u := os.Getenv(EnvJaegerURL); u != "" {
+		if err := s.readExternalJaeger(u); err != nil {
+			return err
+		}
+		return s.externalClient(orchestration)
+	}
 	var opts []otlpsink.Option
 	opts = append(opts, otlpsink.WithGRPCAddr(envOr(EnvSinkGRPCAddr, "127.0.0.1:4317")),
 		otlpsink.WithHTTPAddr(envOr(EnvSinkHTTPAddr, "127.0.0.1:4318")))
@@ -163,6 +201,13 @@ func (s *System) startExternal(orchestration []string) error {
 	if s.Sink, err = otlpsink.New(opts...); err != nil {
 		return err
 	}
+	s.Source = s.Sink
+	return s.externalClient(orchestration)
+}
+
+// externalClient points the client at an external system's orchestration
+// and notes the worker flavours it runs.
+func (s *System) externalClient(orchestration []string) error {
 	s.Client = harness.NewClient(orchestration...)
 	var present []string
 	for _, f := range s.flavours {
@@ -187,12 +232,24 @@ func (s *System) WorkerURLs(flavour string) []string { return s.workerURLs[flavo
 
 // Describe says in one line what runs.
 func (s *System) Describe() string {
+	if s.External && s.JaegerSource != nil {
+		return fmt.Sprintf("external system at %s; spans read from Jaeger %s (polled; settle window %s)",
+			strings.Join(listEnv(EnvOrchestrationURLs, EnvOrchestrationURL), ","), os.Getenv(EnvJaegerURL), s.JaegerSource.Settle())
+	}
 	if s.External {
 		return fmt.Sprintf("external system at %s; sink grpc=%s http=%s", strings.Join(listEnv(EnvOrchestrationURLs, EnvOrchestrationURL), ","), s.Sink.GRPCAddr(), s.Sink.HTTPURL())
 	}
 	route := "workers → sink"
 	if s.Collector != nil {
 		route = "workers → Collector " + s.Collector.GRPCEndpoint() + " → sink"
+	}
+	if s.Jaeger != nil {
+		how := "cached"
+		if s.JaegerBuild.Built {
+			how = "built in " + s.JaegerBuild.Took.Round(time.Second).String()
+		}
+		route = fmt.Sprintf("workers → Jaeger %s %s → assertions through %s/api/v3 (polled; settle window %s; binary %s, %s)",
+			jaegerbin.Version, s.Jaeger.OTLPGRPCAddr(), s.Jaeger.QueryURL(), s.JaegerSource.Settle(), s.JaegerBuild.Path, how)
 	}
 	var ids []string
 	for _, in := range s.Cluster.Instances() {
@@ -210,6 +267,9 @@ func (s *System) LogTail(n int) string {
 	if s.Collector != nil {
 		fmt.Fprintf(&b, "--- collector (%s)\n%s", s.Collector.LogPath(), s.Collector.LogTail(n))
 	}
+	if s.Jaeger != nil {
+		fmt.Fprintf(&b, "--- jaeger (%s)\n%s", s.Jaeger.LogPath(), s.Jaeger.LogTail(n))
+	}
 	return b.String()
 }
 
@@ -222,6 +282,12 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	if s.Collector != nil {
 		errs = append(errs, s.Collector.Stop(ctx))
+	}
+	if s.JaegerSource != nil {
+		errs = append(errs, s.JaegerSource.Close())
+	}
+	if s.Jaeger != nil {
+		errs = append(errs, s.Jaeger.Stop(ctx))
 	}
 	if s.Sink != nil {
 		errs = append(errs, s.Sink.Close())
@@ -249,5 +315,53 @@ func listEnv(keys ...string) []string {
 			return out
 		}
 	}
+	return nil
+}
+
+// jaegerService is the service.name every process of the reference system
+// reports (DESIGN.md): the one a Jaeger search needs.
+const jaegerService = "tasker-core"
+
+// startJaeger runs a Jaeger v2 (in-memory storage, loopback ports) for the
+// workers to export to, and the source the assertions read it through,
+// searching from now on. It returns Jaeger's OTLP endpoints.
+func (s *System) startJaeger(ctx context.Context, dir string) (grpcEndpoint, httpEndpoint string, err error) {
+	info, err := jaegerbin.Build(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("building Jaeger: %w", err)
+	}
+	s.JaegerBuild = info
+	if s.Jaeger, err = jaegerbin.Start(ctx, jaegerbin.Config{BinPath: info.Path, Dir: dir}); err != nil {
+		return "", "", fmt.Errorf("starting Jaeger: %w", err)
+	}
+	if s.JaegerSource, err = jaeger.New(jaeger.Config{URL: s.Jaeger.QueryURL(), Services: []string{jaegerService}}); err != nil {
+		return "", "", err
+	}
+	s.Source = s.JaegerSource
+	return "http://" + s.Jaeger.OTLPGRPCAddr(), s.Jaeger.OTLPHTTPURL(), nil
+}
+
+// AssertOptions are the options every assertion over Source needs: through
+// Jaeger, a settle window that covers its ingestion delay and the poll
+// interval (jaeger.Source.Settle); none for the in-process sink.
+func (s *System) AssertOptions() []assert.Option {
+	if s.JaegerSource != nil {
+		return []assert.Option{assert.Settle(s.JaegerSource.Settle())}
+	}
+	return nil
+}
+
+// readExternalJaeger makes Source a Jaeger source over the staging Jaeger at
+// url, searching from now on.
+func (s *System) readExternalJaeger(url string) error {
+	services := listEnv(EnvJaegerServices)
+	if len(services) == 0 {
+		services = []string{jaegerService}
+	}
+	src, err := jaeger.New(jaeger.Config{URL: url, Services: services})
+	if err != nil {
+		return fmt.Errorf("%s: %w", EnvJaegerURL, err)
+	}
+	s.JaegerSource, s.Source = src, src
 	return nil
 }
