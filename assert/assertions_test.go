@@ -329,7 +329,7 @@ func TestFailureReportsEvictionsAndDecodeErrors(t *testing.T) {
 	asserttest.Contains(t, rec.Message(t),
 		"WARNING: the sink evicted 2 spans (it was full); the spans asked for may have been among them",
 		"WARNING: 1 requests did not decode; their spans are lost",
-		"error sent to a client: ")
+		"recent error: ")
 }
 
 func TestTimeoutScale(t *testing.T) {

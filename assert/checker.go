@@ -52,6 +52,11 @@ func WithAllowEmpty() Option { return optionFunc(func(c *Checker) { c.allowEmpty
 // [spanstore.Store], or any other [Source]).
 func Check(src Source, opts ...Option) *Checker {
 	c := &Checker{src: src, timeout: Scaled(DefaultTimeout), settle: Scaled(DefaultSettle)}
+	// A source that knows how late its spans can be (a tracing backend's
+	// ingestion delay) widens the settle window to that; options still win.
+	if s, ok := src.(interface{ Settle() time.Duration }); ok {
+		c.settle = max(c.settle, s.Settle())
+	}
 	for _, o := range opts {
 		o.apply(c)
 	}

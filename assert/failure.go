@@ -205,7 +205,7 @@ func (f *Failure) renderSink(b *strings.Builder) {
 		fmt.Fprintf(b, "WARNING: %d spans were rejected for all-zero IDs\n", st.Rejected)
 	}
 	for _, e := range st.LastErrors {
-		fmt.Fprintf(b, "  error sent to a client: %s\n", e)
+		fmt.Fprintf(b, "  recent error: %s\n", e)
 	}
 }
 

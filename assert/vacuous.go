@@ -11,6 +11,15 @@ import (
 // exports nothing all look like that). n is how many spans the check
 // selected; WithAllowEmpty opts out.
 func (c *Checker) vacuous(v *view, w *wait, asked string, q Query, n int) error {
+	// A source that failed to answer while the check ran (a backend that
+	// could not be reached, a search that was cut short) proves nothing
+	// either, with spans or without.
+	if s, ok := c.src.(interface{ Err() error }); ok {
+		if err := s.Err(); err != nil {
+			return c.fail(v, w, report{asked: asked, corr: q.impliedCorrelation(),
+				found: fmt.Sprintf("not proven: the source reported an error while the check ran: %v", err)})
+		}
+	}
 	if n > 0 || c.allowEmpty {
 		return nil
 	}

@@ -10,8 +10,8 @@
 //	src, err := jaeger.New(jaeger.Config{URL: "http://jaeger-query.staging:16686", Services: []string{"tasker-core"}})
 //	...
 //	defer src.Close()
-//	tp := assert.On(t, src, assert.Settle(src.Settle()))
-//	tp.DomainEvents(corr).Published(assert.Fast("order.validated"), assert.Durable("payment.processed"))
+//	tp := assert.On(t, src)
+//	domainevent.On(tp).Published(corr, domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"))
 //
 // # How it reads Jaeger
 //
@@ -39,8 +39,10 @@
 // [Source.Delay], how long after reaching Jaeger a span may still be
 // invisible to the source. Absence checks (Never, NotPublished, and the
 // settle windows of Exactly and Published) can only be as strong as that:
-// use windows longer than Delay, and the settle window [Source.Settle]. The
-// failure report names the delay on its sender line.
+// use windows longer than Delay. Assertions over a Source widen their settle
+// window to [Source.Settle] by themselves, and an absence or a settled
+// verdict over a Source whose polls failed ([Source.Err]) fails as not
+// proven. The failure report names the delay on its sender line.
 //
 // # Complete answers, or an error
 //

@@ -6,6 +6,7 @@ import (
 	"log"
 
 	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
 	"github.com/traceproof/traceproof/jaeger"
 )
 
@@ -24,12 +25,12 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer shutdown()
-	emit(w, "order-42", assert.Fast("order.validated"))
-	emit(w, "order-42", assert.Durable("payment.processed"))
+	emit(w, "order-42", domainevent.Fast("order.validated"))
+	emit(w, "order-42", domainevent.Durable("payment.processed"))
 
-	check := assert.Check(src, assert.Settle(src.Settle()))
+	check := domainevent.Check(assert.Check(src))
 	got, err := check.Published(context.Background(), "order-42",
-		assert.Fast("order.validated"), assert.Durable("payment.processed"))
+		domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"))
 	if err != nil {
 		log.Fatal(err)
 	}

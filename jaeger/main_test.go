@@ -12,7 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
 	"github.com/traceproof/traceproof/internal/jaegerbin"
 )
 
@@ -92,14 +92,14 @@ func newTracer(service, instance string) (trace.Tracer, func(), error) {
 // emit publishes one domain event with DESIGN.md's spans, as a worker does:
 // the correlation ID only in route_event's span event and on
 // publish_event, never on publish or send_json_message.
-func emit(tr trace.Tracer, corr string, ev assert.DomainEvent) trace.SpanContext {
+func emit(tr trace.Tracer, corr string, ev domainevent.Event) trace.SpanContext {
 	ctx, route := tr.Start(context.Background(), "route_event", trace.WithAttributes(
 		attribute.String("delivery_mode", string(ev.Mode)), attribute.String("event_name", ev.Name),
 		attribute.String("namespace", "domain_events_rust")))
 	route.AddEvent("Routing domain event", trace.WithAttributes(
 		attribute.String("delivery_mode", string(ev.Mode)), attribute.String("event_name", ev.Name),
 		attribute.String("task_uuid", "task-"+corr), attribute.String("correlation_id", corr)))
-	if ev.Mode == assert.DeliveryDurable || ev.Mode == assert.DeliveryBroadcast {
+	if ev.Mode == domainevent.DeliveryDurable || ev.Mode == domainevent.DeliveryBroadcast {
 		pctx, pub := tr.Start(ctx, "publish_event", trace.WithAttributes(attribute.String("event_name", ev.Name),
 			attribute.String("namespace", "domain_events_rust"), attribute.String("correlation_id", corr)))
 		pub.AddEvent("Publishing domain event", trace.WithAttributes(attribute.String("event_id", "ev-"+ev.Name),
@@ -109,7 +109,7 @@ func emit(tr trace.Tracer, corr string, ev assert.DomainEvent) trace.SpanContext
 		pub.AddEvent("Domain event published successfully")
 		pub.End()
 	}
-	if ev.Mode == assert.DeliveryFast || ev.Mode == assert.DeliveryBroadcast {
+	if ev.Mode == domainevent.DeliveryFast || ev.Mode == domainevent.DeliveryBroadcast {
 		_, pub := tr.Start(ctx, "publish", trace.WithAttributes(attribute.String("event_name", ev.Name),
 			attribute.String("event_id", "ev-"+ev.Name), attribute.String("namespace", "domain_events_rust")))
 		pub.AddEvent("Publishing in-process domain event", trace.WithAttributes(attribute.String("task_uuid", "task-"+corr)))

@@ -140,13 +140,14 @@ func (s *Source) Close() error {
 // An absence the source reports (assert's Never, NotPublished, the settle
 // window of Exactly and Published) is proven only for spans that reached
 // Jaeger at least that long before the check ended: give those checks
-// windows longer than Delay, e.g. with [Source.Settle] as assert's Settle.
+// windows longer than Delay; their settle windows widen to [Source.Settle].
 func (s *Source) Delay() time.Duration { return s.cfg.Settle + s.cfg.MaxBackoff }
 
-// Settle is the settle window assertions over this source should use in
-// place of assert's default (300ms, for an in-process sink), so that an
-// extra span still on its way through Jaeger fails Exactly or Published:
-// assert.On(t, src, assert.Settle(src.Settle())). It is [Source.Delay].
+// Settle is the settle window assertions over this source use in place of
+// assert's default (300ms, for an in-process sink), so that an extra span
+// still on its way through Jaeger fails Exactly or Published: assert.Check
+// and assert.On pick it up by themselves (an explicit assert.WithSettle
+// still wins). It is [Source.Delay].
 func (s *Source) Settle() time.Duration { return s.Delay() }
 
 // CorrelationKeys returns the keys the source correlates by.

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
 	"github.com/traceproof/traceproof/jaeger"
 	"github.com/traceproof/traceproof/spanstore"
 )
@@ -42,17 +43,17 @@ func healthy(t *testing.T, src *jaeger.Source) {
 func TestDomainEventsPublishedThroughJaeger(t *testing.T) {
 	t.Parallel()
 	src := source(t, jaeger.Config{Services: []string{"svc-domain"}})
-	tp := assert.On(t, src, assert.Settle(src.Settle()))
+	tp := assert.On(t, src)
 	w := worker(t, "svc-domain", "worker-rust-1")
 	// Emitted while the assertions already wait: they see the spans
 	// through polls, not because they were there first.
 	go func() {
-		emit(w, "order-A", assert.Fast("order.validated"))
-		emit(w, "order-A", assert.Durable("payment.processed"))
-		emit(w, "order-B", assert.Durable("payment.failed")) // another task
+		emit(w, "order-A", domainevent.Fast("order.validated"))
+		emit(w, "order-A", domainevent.Durable("payment.processed"))
+		emit(w, "order-B", domainevent.Durable("payment.failed")) // another task
 	}()
 
-	got := tp.DomainEvents("order-A").Published(assert.Fast("order.validated"), assert.Durable("payment.processed"))
+	got := domainevent.On(tp).Published("order-A", domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"))
 	if len(got) != 2 {
 		t.Fatalf("published %d events, want 2", len(got))
 	}
@@ -60,8 +61,8 @@ func TestDomainEventsPublishedThroughJaeger(t *testing.T) {
 	// whose route_event holds the ID in a span event only.
 	tp.Exactly(assert.Spans().Named("publish").Correlated("order-A"), 1)
 	tp.Exactly(assert.Spans().Named("send_json_message").Correlated("order-A").ChildOf(assert.Spans().Named("publish_event")), 1)
-	tp.DomainEvents("order-B").Published(assert.Durable("payment.failed"))
-	tp.DomainEvents("order-A").NotPublished("payment.failed", src.Delay())
+	domainevent.On(tp).Published("order-B", domainevent.Durable("payment.failed"))
+	domainevent.On(tp).NotPublished("order-A", "payment.failed", src.Delay())
 	healthy(t, src)
 }
 
@@ -69,7 +70,7 @@ func TestNeverOverACorrelationWithSpans(t *testing.T) {
 	t.Parallel()
 	src := source(t, jaeger.Config{Services: []string{"svc-never"}})
 	tp := assert.On(t, src)
-	emit(worker(t, "svc-never", "w1"), "order-N", assert.Fast("order.validated"))
+	emit(worker(t, "svc-never", "w1"), "order-N", domainevent.Fast("order.validated"))
 
 	// The absence below is proven over a correlation that has spans.
 	tp.Require().Exactly(assert.Spans().Correlated("order-N"), 2)
@@ -104,7 +105,7 @@ func TestPagingFetchesEveryTracePastTheSearchDepth(t *testing.T) {
 			trace.WithAttributes(attribute.String("correlation_id", "paged"), attribute.Int("i", i)))
 		sp.End(trace.WithTimestamp(now.Add(time.Duration(i)*20*time.Millisecond + time.Millisecond)))
 	}
-	spans := assert.On(t, src, assert.Settle(src.Settle())).Exactly(assert.Spans().Named("step").Correlated("paged"), n)
+	spans := assert.On(t, src).Exactly(assert.Spans().Named("step").Correlated("paged"), n)
 	seen := map[int64]bool{}
 	for _, s := range spans {
 		v, _ := s.Attributes.Get("i")
@@ -134,7 +135,7 @@ func TestAnIncompleteSearchIsReportedNotPassedOff(t *testing.T) {
 			trace.WithAttributes(attribute.String("correlation_id", "capped")))
 		sp.End(trace.WithTimestamp(start.Add(time.Millisecond)))
 	}
-	_, err := assert.Check(src, assert.Timeout(2*time.Second)).Exactly(context.Background(), assert.Spans().Correlated("capped"), 5)
+	_, err := assert.Check(src, assert.WithTimeout(2*time.Second)).Exactly(context.Background(), assert.Spans().Correlated("capped"), 5)
 	if err == nil {
 		t.Fatal("Exactly found all 5 traces through a search capped at 2")
 	}
@@ -167,7 +168,7 @@ func TestSettleWindowCatchesAnExtraStillInFlight(t *testing.T) {
 	step()
 	assert.On(t, src).Require().Eventually(q, 1)
 	step() // the duplicate, exported once the first is visible
-	_, err := assert.Check(src, assert.Settle(src.Settle())).Exactly(context.Background(), q, 1)
+	_, err := assert.Check(src).Exactly(context.Background(), q, 1)
 	if err == nil || !strings.Contains(err.Error(), "1 too many") {
 		t.Errorf("Exactly = %v, want a failure for the extra", err)
 	}
@@ -177,7 +178,7 @@ func TestSettleWindowCatchesAnExtraStillInFlight(t *testing.T) {
 func TestATraceAskedForByIDIsFetchedWhateverItsService(t *testing.T) {
 	t.Parallel()
 	src := source(t, jaeger.Config{Services: []string{"svc-searched"}})
-	sc := emit(worker(t, "svc-elsewhere", "w1"), "order-T", assert.Durable("payment.processed"))
+	sc := emit(worker(t, "svc-elsewhere", "w1"), "order-T", domainevent.Durable("payment.processed"))
 	id := spanstore.TraceID(sc.TraceID())
 	spans := assert.On(t, src).Exactly(assert.Spans().InTrace(id), 3)
 	for _, s := range spans {
@@ -202,7 +203,7 @@ func TestHTTPErrorsAreSurfacedNeverZeroSpans(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := source(t, jaeger.Config{URL: c.url, Services: []string{"svc-domain"}})
-			_, err := assert.Check(src, assert.Timeout(300*time.Millisecond)).Eventually(context.Background(), assert.Spans().Correlated("x"), 1)
+			_, err := assert.Check(src, assert.WithTimeout(300*time.Millisecond)).Eventually(context.Background(), assert.Spans().Correlated("x"), 1)
 			if err == nil {
 				t.Fatal("Eventually passed")
 			}

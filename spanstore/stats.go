@@ -115,7 +115,7 @@ func (s Stats) WriteTo(w io.Writer) (int64, error) {
 			in.Instance, in.Service, english.Plural(int(in.Spans), "span"), now.Sub(in.LastSeen).Round(time.Millisecond))
 	}
 	for _, e := range s.LastErrors {
-		fmt.Fprintf(&b, "  error sent to a client: %s\n", e)
+		fmt.Fprintf(&b, "  recent error: %s\n", e)
 	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
