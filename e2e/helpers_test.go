@@ -34,7 +34,7 @@ func on(t *testing.T) *tp.Assertions {
 	if sys.JaegerSource != nil {
 		jaegerHealthy(t)
 	}
-	return tp.On(t, sys.Source, sys.AssertOptions()...)
+	return tp.On(t, sys.Source) // through Jaeger, its settle window is the source's own
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)

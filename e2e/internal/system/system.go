@@ -341,16 +341,6 @@ func (s *System) startJaeger(ctx context.Context, dir string) (grpcEndpoint, htt
 	return "http://" + s.Jaeger.OTLPGRPCAddr(), s.Jaeger.OTLPHTTPURL(), nil
 }
 
-// AssertOptions are the options every assertion over Source needs: through
-// Jaeger, a settle window that covers its ingestion delay and the poll
-// interval (jaeger.Source.Settle); none for the in-process sink.
-func (s *System) AssertOptions() []assert.Option {
-	if s.JaegerSource != nil {
-		return []assert.Option{assert.Settle(s.JaegerSource.Settle())}
-	}
-	return nil
-}
-
 // readExternalJaeger makes Source a Jaeger source over the staging Jaeger at
 // url, searching from now on.
 func (s *System) readExternalJaeger(url string) error {
