@@ -1,7 +1,7 @@
 # traceproof: common tasks. Every target is plain `go` underneath; see README.md.
 GO ?= go
 
-.PHONY: all test lint vet staticcheck tidy fmt serve e2e e2e-single e2e-cluster e2e-collector compare interop collector validate-collector bench bench-quick ci
+.PHONY: all test lint vet staticcheck tidy fmt serve e2e e2e-single e2e-cluster e2e-collector e2e-jaeger compare interop collector validate-collector bench bench-quick ci
 
 all: test
 
@@ -34,7 +34,7 @@ serve:
 	$(GO) run ./cmd/traceproof serve $(ARGS)
 
 ## e2e: the domain-event suite in both modes, directly and through a real Collector
-e2e: e2e-single e2e-cluster e2e-collector
+e2e: e2e-single e2e-cluster e2e-collector e2e-jaeger
 
 e2e-single:
 	TRACEPROOF_E2E_MODE=single $(GO) test -count=1 -v ./e2e/...
@@ -44,6 +44,9 @@ e2e-cluster:
 
 e2e-collector:
 	TRACEPROOF_E2E_VIA=collector $(GO) test -count=1 -v ./e2e/...
+
+e2e-jaeger:
+	TRACEPROOF_E2E_VIA=jaeger $(GO) test -count=1 -v ./e2e/...
 
 ## compare: measure how often the old /metrics/events check is wrong, next to the trace check
 compare:
