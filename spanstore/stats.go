@@ -57,6 +57,10 @@ type Stats struct {
 	// "http http://127.0.0.1:4318"), for reports that must tell a user
 	// where to point an exporter.
 	Endpoints []string
+	// Faults counts the requests each fault rule of a receiver answered, by
+	// rule ("rule 1 (grpc first=2 -> unavailable)"), so that a report shows
+	// when the sink itself refused what a test waits for.
+	Faults map[string]uint64
 }
 
 // SenderStats describes one peer address.
@@ -109,6 +113,9 @@ func (s Stats) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "; %d metric points, %d log records", s.MetricPoints, s.LogRecords)
 	}
 	b.WriteString("\n")
+	for _, k := range slices.Sorted(maps.Keys(s.Faults)) {
+		fmt.Fprintf(&b, "  fault %s answered %s\n", k, english.Plural(int(s.Faults[k]), "request"))
+	}
 	now := time.Now()
 	for _, in := range s.Instances {
 		fmt.Fprintf(&b, "  instance %-24s service %-16s %s, last seen %s ago\n",
