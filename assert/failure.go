@@ -44,6 +44,7 @@ type Failure struct {
 	nearGroups     []nearGroup
 	started, at    time.Time
 	dumpErr        error
+	attempts       int // requests a delivery ledger saw
 }
 
 const (
@@ -231,7 +232,7 @@ func quiet(in spanstore.InstanceStats, now time.Time) bool {
 // went silent during the check is flagged quiet in the instances list.)
 func (f *Failure) renderNothingArrived(b *strings.Builder) {
 	st := f.Stats
-	if st.Spans > 0 {
+	if st.Spans > 0 || f.attempts > 0 {
 		return
 	}
 	b.WriteString("NOTHING ARRIVED: the sink has received no span from any sender; check the exporters first.\n")
