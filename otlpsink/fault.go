@@ -165,7 +165,7 @@ func (s *Sink) ledgerGRPC(sig signal, h grpcHandler) grpcHandler {
 		x := newAttempt(fault.TransportGRPC, sig, sender)
 		resp, err := h(srv, context.WithValue(ctx, attemptKey{}, x), dec, ic)
 		if err != nil && !x.Answer.Refuses() && x.Answer.Kind() != fault.KindPartial {
-			x.Answer = fault.GRPC(status.Code(err)).WithMessage(status.Convert(err).Message())
+			x.Answer = fault.GRPC(status.Code(err))
 		}
 		s.fault.ledger.add(x.Attempt)
 		return resp, err
@@ -213,6 +213,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// testHookPause, when set by a test, is called as a request with a fault
+// starts its pause.
+var testHookPause func(*Sink, fault.Answer)
+
 // errAnswered is what the HTTP handler gets from consume when a fault rule
 // wrote the whole answer: it must write nothing more.
 var errAnswered = &httpError{reason: "fault", msg: "answered by a fault rule"}
@@ -237,6 +241,9 @@ func (s *Sink) consume(ctx context.Context, sig signal, req exportRequest, o spa
 		return resp, nil
 	}
 	x.Fault = a
+	if testHookPause != nil {
+		testHookPause(s, a)
+	}
 	if err := a.Pause(ctx, s.fault.ctx); err != nil {
 		// The sink is closing: store nothing, and say so.
 		closing := fault.GRPC(codes.Unavailable)
