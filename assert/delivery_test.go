@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -15,6 +16,7 @@ import (
 	"github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/fault"
 	"github.com/traceproof/traceproof/internal/asserttest"
+	"github.com/traceproof/traceproof/otlpsink"
 	"github.com/traceproof/traceproof/spanstore"
 )
 
@@ -299,6 +301,32 @@ func TestDeliveredSeesALateForbiddenRetry(t *testing.T) {
 			"retried after a partial success, which exporters must not retry",
 			"+250ms from 127.0.0.1:40000 (worker-1) grpc traces, 1 span: accepted")
 	})
+}
+
+// A report over a sink whose fault rules refused requests says so: a span
+// that never arrived may be one an exporter did not retry.
+func TestFailureNamesTheFaultsThatFired(t *testing.T) {
+	t.Parallel()
+	r, err := fault.ParseRule("http -> 503")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := otlpsink.Start(t, otlpsink.WithFaults(r))
+	body := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"route_event"}]}]}]}`
+	resp, err := http.Post(sink.TracesURL(), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %s, want 503 from the rule", resp.Status)
+	}
+	_, err = assert.Check(sink, assert.WithTimeout(time.Millisecond)).Eventually(context.Background(), S().Named("route_event"), 1)
+	asserttest.Contains(t, failure(t, err).Error(),
+		"WARNING: fault rules answered 1 request instead of the sink (rule 1 (http -> 503): 1); what they refused is stored only if the exporter retried it (see the sink's Ledger)")
+	if strings.Contains(err.Error(), "NOTHING ARRIVED") {
+		t.Errorf("the report says nothing arrived, though a rule refused a request:\n%v", err)
+	}
 }
 
 // recordingT is an assert.TB that keeps what it was told.
