@@ -14,6 +14,7 @@ import (
 
 	"github.com/traceproof/traceproof/e2e/internal/collector"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
+	"github.com/traceproof/traceproof/fault"
 	"github.com/traceproof/traceproof/otlpsink"
 )
 
@@ -21,6 +22,9 @@ import (
 const (
 	EnvMode = "TRACEPROOF_E2E_MODE" // single | cluster (default)
 	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector
+	// EnvFaults holds fault rules for the suite's sink, separated by ';'
+	// (see faults.go): "traces first=2 -> unavailable; http traces first=2 -> 503".
+	EnvFaults = "TRACEPROOF_E2E_FAULTS"
 
 	// An external system: set the orchestration URL(s), and the worker URLs
 	// of the flavours it runs; the suite then listens for spans on the sink
@@ -50,6 +54,9 @@ type Config struct {
 	Dir string
 	// Flavours restricts the worker flavours (default all three).
 	Flavours []string
+	// Faults are fault rules for the sink, applied to each instance of the
+	// built-in system on its own (see faults.go).
+	Faults []fault.Rule
 }
 
 // ConfigFromEnv reads EnvMode and EnvVia.
@@ -67,7 +74,9 @@ func ConfigFromEnv(dir string) (Config, error) {
 	if c.Via != ViaDirect && c.Via != ViaCollector {
 		return c, fmt.Errorf("%s=%q: want %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector)
 	}
-	return c, nil
+	var err error
+	c.Faults, err = parseFaults(os.Getenv(EnvFaults))
+	return c, err
 }
 
 // System is a running system under test and the sink it exports to.
@@ -81,13 +90,14 @@ type System struct {
 
 	flavours   []string
 	workerURLs map[string][]string
+	faults     []fault.Rule // as configured, for an external system
 }
 
 // Start starts the sink and, unless the environment names an external
 // system, the reference system exporting to it. On error everything started
 // is stopped again.
 func Start(ctx context.Context, cfg Config) (s *System, err error) {
-	s = &System{Mode: cfg.Mode, Via: cfg.Via, flavours: cfg.Flavours, workerURLs: map[string][]string{}}
+	s = &System{Mode: cfg.Mode, Via: cfg.Via, flavours: cfg.Flavours, workerURLs: map[string][]string{}, faults: cfg.Faults}
 	if len(s.flavours) == 0 {
 		s.flavours = harness.Flavours()
 	}
@@ -100,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 		return s, s.startExternal(urls)
 	}
 
-	s.Sink, err = otlpsink.New()
+	s.Sink, err = otlpsink.New(otlpsink.WithFaults(perInstance(cfg.Faults, s.Mode, s.flavours)...))
 	if err != nil {
 		return s, err
 	}
@@ -127,6 +137,9 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 	})
 	if err != nil {
 		return s, fmt.Errorf("starting the tasker system: %w", err)
+	}
+	if err := s.checkPlanned(); err != nil {
+		return s, err
 	}
 	s.Client = s.Cluster.Client()
 	for _, f := range s.flavours {
@@ -159,6 +172,7 @@ func (s *System) startExternal(orchestration []string) error {
 	if tok := os.Getenv(EnvSinkToken); tok != "" {
 		opts = append(opts, otlpsink.WithToken(tok))
 	}
+	opts = append(opts, otlpsink.WithFaults(s.faults...))
 	var err error
 	if s.Sink, err = otlpsink.New(opts...); err != nil {
 		return err
