@@ -305,3 +305,19 @@ func (a *Assertions) RetriesHonoured(l Ledger, opts ...DeliveryOption) Delivery 
 	a.report(err)
 	return d
 }
+
+// byRuleNumber orders [spanstore.Stats].Faults' keys, "rule 2 (...)" before
+// "rule 10 (...)".
+func byRuleNumber(a, b string) int {
+	num := func(s string) int {
+		n := 0
+		for _, c := range strings.TrimPrefix(s, "rule ") {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	return cmp.Or(cmp.Compare(num(a), num(b)), strings.Compare(a, b))
+}

@@ -207,7 +207,7 @@ func (f *Failure) renderSink(b *strings.Builder) {
 	}
 	if n := sum(st.Faults); n > 0 {
 		fired := make([]string, 0, len(st.Faults))
-		for _, k := range slices.Sorted(mapKeys(st.Faults)) {
+		for _, k := range slices.SortedFunc(mapKeys(st.Faults), byRuleNumber) {
 			if st.Faults[k] > 0 {
 				fired = append(fired, fmt.Sprintf("%s: %d", k, st.Faults[k]))
 			}

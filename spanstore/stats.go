@@ -85,6 +85,22 @@ type InstanceStats struct {
 	MaxGap time.Duration
 }
 
+// compareRuleLabels orders Faults' keys ("rule 2 (...)" before "rule 10
+// (...)") by their rule number, then as strings.
+func compareRuleLabels(a, b string) int {
+	num := func(s string) int {
+		n := 0
+		for _, c := range strings.TrimPrefix(s, "rule ") {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	return cmp.Or(cmp.Compare(num(a), num(b)), strings.Compare(a, b))
+}
+
 // RefusedTotal sums Refused.
 func (s Stats) RefusedTotal() uint64 {
 	var n uint64
@@ -113,7 +129,7 @@ func (s Stats) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "; %d metric points, %d log records", s.MetricPoints, s.LogRecords)
 	}
 	b.WriteString("\n")
-	for _, k := range slices.Sorted(maps.Keys(s.Faults)) {
+	for _, k := range slices.SortedFunc(maps.Keys(s.Faults), compareRuleLabels) {
 		fmt.Fprintf(&b, "  fault %s answered %s\n", k, english.Plural(int(s.Faults[k]), "request"))
 	}
 	now := time.Now()
