@@ -44,6 +44,7 @@ type Failure struct {
 	nearGroups     []nearGroup
 	started, at    time.Time
 	dumpErr        error
+	attempts       int // requests a delivery ledger saw
 }
 
 const (
@@ -204,6 +205,15 @@ func (f *Failure) renderSink(b *strings.Builder) {
 	if st.Rejected > 0 {
 		fmt.Fprintf(b, "WARNING: %d spans were rejected for all-zero IDs\n", st.Rejected)
 	}
+	if n := sum(st.Faults); n > 0 {
+		fired := make([]string, 0, len(st.Faults))
+		for _, k := range slices.SortedFunc(mapKeys(st.Faults), byRuleNumber) {
+			if st.Faults[k] > 0 {
+				fired = append(fired, fmt.Sprintf("%s: %d", k, st.Faults[k]))
+			}
+		}
+		fmt.Fprintf(b, "WARNING: fault rules answered %s instead of the sink (%s); what they refused is stored only if the exporter retried it (see the sink's Ledger)\n", english.Plural(int(n), "request"), strings.Join(fired, ", "))
+	}
 	for _, e := range st.LastErrors {
 		fmt.Fprintf(b, "  recent error: %s\n", e)
 	}
@@ -231,8 +241,8 @@ func quiet(in spanstore.InstanceStats, now time.Time) bool {
 // went silent during the check is flagged quiet in the instances list.)
 func (f *Failure) renderNothingArrived(b *strings.Builder) {
 	st := f.Stats
-	if st.Spans > 0 {
-		return
+	if st.Spans > 0 || f.attempts > 0 || sum(st.Faults) > 0 {
+		return // something did arrive; what happened to it is below
 	}
 	b.WriteString("NOTHING ARRIVED: the sink has received no span from any sender; check the exporters first.\n")
 	for _, e := range st.Endpoints {

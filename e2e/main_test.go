@@ -70,6 +70,7 @@ func run(m *testing.M) int {
 	fmt.Printf("traceproof e2e: %s\n", sys.Describe())
 
 	code := m.Run()
+	code = proveDelivery(code)
 
 	ctx, cancel = context.WithTimeout(context.Background(), assert.Scaled(time.Minute))
 	defer cancel()

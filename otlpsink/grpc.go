@@ -32,7 +32,7 @@ func (s *Sink) newGRPCServer() *grpc.Server {
 		srv.RegisterService(&grpc.ServiceDesc{
 			ServiceName: sig.service,
 			HandlerType: (*any)(nil),
-			Methods:     []grpc.MethodDesc{{MethodName: "Export", Handler: s.grpcExport(sig)}},
+			Methods:     []grpc.MethodDesc{{MethodName: "Export", Handler: s.ledgerGRPC(sig, s.grpcExport(sig))}},
 		}, s)
 	}
 	return srv
@@ -78,7 +78,11 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 			s.recv.decodeError(msg)
 			return nil, status.Error(codes.InvalidArgument, msg)
 		}
-		resp, err := sig.consume(s, m.req, o).MarshalProto()
+		out, err := s.consume(ctx, sig, m.req, o)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := out.MarshalProto()
 		if err != nil {
 			return nil, status.Error(codes.Internal, err.Error())
 		}

@@ -25,7 +25,7 @@ const (
 func (s *Sink) newHTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	for _, sig := range signals {
-		mux.Handle(sig.path, s.httpExport(sig))
+		mux.Handle(sig.path, s.ledgerHTTP(sig, s.httpExport(sig)))
 	}
 	for _, r := range s.cfg.handlers {
 		mux.Handle(r.pattern, r.h)
@@ -46,6 +46,9 @@ func (s *Sink) httpExport(sig signal) http.HandlerFunc {
 		o := spanstore.Origin{Sender: r.RemoteAddr, Transport: spanstore.TransportHTTP, Encoding: spanstore.EncodingProto}
 		ctype := contentTypeJSON // for error bodies when the request's is unusable
 		resp, herr := s.httpDecode(sig, r, &o, &ctype, w)
+		if herr == errAnswered {
+			return
+		}
 		if herr != nil {
 			if herr.reason == "" {
 				s.recv.decodeError(herr.msg)
@@ -143,7 +146,11 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 	if err != nil {
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: cannot decode OTLP %s %s: %v", who, sig.name, o.Encoding, err)}
 	}
-	return sig.consume(s, req, *o), nil
+	resp, err := s.consume(r.Context(), sig, req, *o)
+	if err != nil {
+		return nil, errAnswered
+	}
+	return resp, nil
 }
 
 // unknownPath answers a request to a path no signal is served on with 404

@@ -27,6 +27,7 @@ type Sink struct {
 	store *spanstore.Store
 	cfg   config
 	recv  receiverCounters
+	fault faultState
 
 	grpcSrv  *grpc.Server
 	grpcLis  net.Listener
@@ -47,6 +48,7 @@ type config struct {
 	onTraces           []func(ptrace.Traces, spanstore.Origin)
 	store              *spanstore.Store
 	handlers           []route
+	fault              faultConfig
 }
 
 type route struct {
@@ -116,13 +118,16 @@ func New(opts ...Option) (*Sink, error) {
 	}
 	s := &Sink{store: c.store, cfg: c}
 	s.recv.init()
+	if err := s.fault.start(c.fault, c.store); err != nil {
+		return nil, err
+	}
 
 	if c.grpcAddr != "" {
 		lis, err := net.Listen("tcp", c.grpcAddr)
 		if err != nil {
 			return nil, fmt.Errorf("otlpsink: gRPC listen on %s: %w", c.grpcAddr, err)
 		}
-		s.grpcLis = lis
+		s.grpcLis = s.fault.conns.track(lis)
 		s.grpcSrv = s.newGRPCServer()
 	}
 	if c.httpAddr != "" {
@@ -210,6 +215,7 @@ func (s *Sink) TracesURL() string {
 // five seconds). The stored spans stay readable. Close is idempotent.
 func (s *Sink) Close() error {
 	s.closed.Do(func() {
+		s.fault.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if s.httpSrv != nil {

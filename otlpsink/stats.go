@@ -106,6 +106,7 @@ func (s *Sink) Stats() spanstore.Stats {
 	if u := s.HTTPURL(); u != "" {
 		st.Endpoints = append(st.Endpoints, "http "+u)
 	}
+	st.Faults = s.fault.faultCounts()
 	st.LastErrors = append(st.LastErrors, c.lastErrors...)
 	if n := len(st.LastErrors); n > lastErrorsKept {
 		st.LastErrors = st.LastErrors[n-lastErrorsKept:]

@@ -57,6 +57,10 @@ type Stats struct {
 	// "http http://127.0.0.1:4318"), for reports that must tell a user
 	// where to point an exporter.
 	Endpoints []string
+	// Faults counts the requests each fault rule of a receiver answered, by
+	// rule ("rule 1 (grpc first=2 -> unavailable)"), so that a report shows
+	// when the sink itself refused what a test waits for.
+	Faults map[string]uint64
 }
 
 // SenderStats describes one peer address.
@@ -79,6 +83,22 @@ type InstanceStats struct {
 	// own export cadence, so that a report calls it quiet only when it has
 	// been silent for longer than it usually is.
 	MaxGap time.Duration
+}
+
+// compareRuleLabels orders Faults' keys ("rule 2 (...)" before "rule 10
+// (...)") by their rule number, then as strings.
+func compareRuleLabels(a, b string) int {
+	num := func(s string) int {
+		n := 0
+		for _, c := range strings.TrimPrefix(s, "rule ") {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	return cmp.Or(cmp.Compare(num(a), num(b)), strings.Compare(a, b))
 }
 
 // RefusedTotal sums Refused.
@@ -109,6 +129,9 @@ func (s Stats) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "; %d metric points, %d log records", s.MetricPoints, s.LogRecords)
 	}
 	b.WriteString("\n")
+	for _, k := range slices.SortedFunc(maps.Keys(s.Faults), compareRuleLabels) {
+		fmt.Fprintf(&b, "  fault %s answered %s\n", k, english.Plural(int(s.Faults[k]), "request"))
+	}
 	now := time.Now()
 	for _, in := range s.Instances {
 		fmt.Fprintf(&b, "  instance %-24s service %-16s %s, last seen %s ago\n",

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/traceproof/traceproof/fault"
 	"github.com/traceproof/traceproof/internal/english"
 	"github.com/traceproof/traceproof/otlpsink"
 	"github.com/traceproof/traceproof/spanstore"
@@ -30,6 +32,7 @@ type serveConfig struct {
 	maxMessageBytes    int
 	quiet              time.Duration
 	correlationKeys    string
+	faults             fault.Rules
 }
 
 func newServeFlags() (*flag.FlagSet, *serveConfig) {
@@ -44,6 +47,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.IntVar(&c.maxMessageBytes, "max-message-bytes", otlpsink.DefaultMaxMessageBytes, "refuse requests over `N` bytes, decompressed (413 / ResourceExhausted)")
 	fs.DurationVar(&c.quiet, "quiet", time.Second, "with --print tree: print a trace once no span arrived for it for `DURATION`")
 	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(spanstore.DefaultCorrelationKeys(), ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
+	fs.Var(&c.faults, "fault", "answer the OTLP requests `RULE` selects with a fault instead, e.g. \"grpc traces first=2 -> unavailable\" or \"http every=3 -> 503 retry-after=1s\" (repeatable, checked in order; see docs/faults.md)")
 	return fs, c
 }
 
@@ -130,6 +134,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if out != nil {
 		opts = append(opts, otlpsink.WithOnTraces(out.write))
 	}
+	if len(cfg.faults) > 0 {
+		opts = append(opts, otlpsink.WithFaults(cfg.faults...))
+	}
 
 	// Spans may arrive as soon as New listens; holding the output until the
 	// listening line is written keeps that line first.
@@ -139,6 +146,10 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		po.mu.Unlock()
 		if out != nil {
 			out.f.Close()
+		}
+		var pe *fault.ParseError
+		if errors.As(err, &pe) {
+			return c.parseError("serve", err, serveUsage())
 		}
 		fmt.Fprintf(stderr, "traceproof serve: %v\n", err)
 		return exitError
@@ -173,6 +184,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if live != nil {
 		fmt.Fprintf(stderr, "traceproof serve: live view at %s/%s\n", sink.HTTPURL(), tokenQuery(cfg.token))
 	}
+	for i, r := range cfg.faults {
+		fmt.Fprintf(stderr, "traceproof serve: injecting faults: %s\n", otlpsink.RuleLabel(i, r))
+	}
 
 	<-ctx.Done()
 
@@ -203,6 +217,10 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		}
 	}
 	fmt.Fprintf(stderr, "traceproof: stopped; %s%s\n", summary(sink.Stats()), outNote)
+	for i, rs := range sink.FaultStats() {
+		fmt.Fprintf(stderr, "traceproof: fault %s answered %s of the %d it selected from\n",
+			otlpsink.RuleLabel(i, rs.Rule), english.Plural(rs.Fired, "request"), rs.Matched)
+	}
 	return code
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/e2e/internal/collector"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
+	"github.com/traceproof/traceproof/fault"
 	"github.com/traceproof/traceproof/internal/jaegerbin"
 	"github.com/traceproof/traceproof/jaeger"
 	"github.com/traceproof/traceproof/otlpsink"
@@ -26,6 +27,9 @@ import (
 const (
 	EnvMode = "TRACEPROOF_E2E_MODE" // single | cluster (default)
 	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector | jaeger
+	// EnvFaults holds fault rules for the suite's sink, separated by ';'
+	// (see faults.go): "traces first=2 -> unavailable; http traces first=2 -> 503".
+	EnvFaults = "TRACEPROOF_E2E_FAULTS"
 
 	// An external system: set the orchestration URL(s), and the worker URLs
 	// of the flavours it runs; the suite then listens for spans on the sink
@@ -63,6 +67,9 @@ type Config struct {
 	Dir string
 	// Flavours restricts the worker flavours (default all three).
 	Flavours []string
+	// Faults are fault rules for the sink, applied to each instance of the
+	// built-in system on its own (see faults.go).
+	Faults []fault.Rule
 }
 
 // ConfigFromEnv reads EnvMode and EnvVia.
@@ -80,7 +87,9 @@ func ConfigFromEnv(dir string) (Config, error) {
 	if c.Via != ViaDirect && c.Via != ViaCollector && c.Via != ViaJaeger {
 		return c, fmt.Errorf("%s=%q: want %s, %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector, ViaJaeger)
 	}
-	return c, nil
+	var err error
+	c.Faults, err = parseFaults(os.Getenv(EnvFaults))
+	return c, err
 }
 
 // System is a running system under test and the sink it exports to.
@@ -104,13 +113,14 @@ type System struct {
 
 	flavours   []string
 	workerURLs map[string][]string
+	faults     []fault.Rule // as configured, for an external system
 }
 
 // Start starts the sink and, unless the environment names an external
 // system, the reference system exporting to it. On error everything started
 // is stopped again.
 func Start(ctx context.Context, cfg Config) (s *System, err error) {
-	s = &System{Mode: cfg.Mode, Via: cfg.Via, flavours: cfg.Flavours, workerURLs: map[string][]string{}}
+	s = &System{Mode: cfg.Mode, Via: cfg.Via, flavours: cfg.Flavours, workerURLs: map[string][]string{}, faults: cfg.Faults}
 	if len(s.flavours) == 0 {
 		s.flavours = harness.Flavours()
 	}
@@ -123,7 +133,7 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 		return s, s.startExternal(urls)
 	}
 
-	s.Sink, err = otlpsink.New()
+	s.Sink, err = otlpsink.New(otlpsink.WithFaults(perInstance(cfg.Faults, s.Mode, s.flavours)...))
 	if err != nil {
 		return s, err
 	}
@@ -159,6 +169,9 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 	})
 	if err != nil {
 		return s, fmt.Errorf("starting the tasker system: %w", err)
+	}
+	if err := s.checkPlanned(); err != nil {
+		return s, err
 	}
 	s.Client = s.Cluster.Client()
 	for _, f := range s.flavours {
@@ -197,6 +210,7 @@ func (s *System) startExternal(orchestration []string) error {
 	if tok := os.Getenv(EnvSinkToken); tok != "" {
 		opts = append(opts, otlpsink.WithToken(tok))
 	}
+	opts = append(opts, otlpsink.WithFaults(s.faults...))
 	var err error
 	if s.Sink, err = otlpsink.New(opts...); err != nil {
 		return err
