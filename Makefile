@@ -1,7 +1,7 @@
 # traceproof: common tasks. Every target is plain `go` underneath; see README.md.
 GO ?= go
 
-.PHONY: all test lint vet staticcheck tidy fmt serve e2e e2e-single e2e-cluster e2e-collector e2e-jaeger compare interop collector validate-collector bench bench-quick ci
+.PHONY: all test lint vet staticcheck tidy fmt serve e2e e2e-single e2e-cluster e2e-collector e2e-jaeger e2e-faults compare interop collector validate-collector bench bench-quick ci
 
 all: test
 
@@ -47,6 +47,11 @@ e2e-collector:
 
 e2e-jaeger:
 	TRACEPROOF_E2E_VIA=jaeger $(GO) test -count=1 -v ./e2e/...
+
+## e2e-faults: the suite while the sink refuses each sender's first requests (docs/faults.md)
+e2e-faults:
+	TRACEPROOF_E2E_FAULTS='traces first=1 -> unavailable' $(GO) test -count=1 ./e2e/
+	TRACEPROOF_E2E_VIA=collector TRACEPROOF_E2E_FAULTS='traces first=2 -> unavailable' $(GO) test -count=1 ./e2e/
 
 ## compare: measure how often the old /metrics/events check is wrong, next to the trace check
 compare:
