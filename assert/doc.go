@@ -90,6 +90,20 @@
 // really means "nothing at all". The other checks wait for at least one span
 // and cannot pass on none.
 //
+// # Delivery under faults
+//
+// A sink with fault rules (otlpsink.WithFaults, serve --fault) refuses,
+// delays or drops chosen export requests, and its ledger
+// (otlpsink.Sink.Ledger) records every attempt and the answer it got.
+// [Checker.Delivered] proves from the ledger that nothing was lost: every
+// span refused was accepted later, or its refusal was permanent and is
+// listed; duplicates (a retry of a request that was in fact stored) are
+// reported, and fail with [NoDuplicates]. [Checker.RetriesHonoured] proves no
+// retry came sooner than Retry-After or RetryInfo asked, and none after a
+// permanent refusal or a partial success. Both wait on the ledger, never
+// pass on an empty one, and name the sender, the attempts and their times
+// (docs/faults.md has what real exporters did).
+//
 // # Failures
 //
 // A failing assertion prints a report like this one:
