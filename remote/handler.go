@@ -52,7 +52,9 @@ func (f handlerOption) apply(h *Handler) { f(h) }
 // otherwise), as the sink does for OTLP with the same token. The stream
 // also accepts it as ?token=, since browsers' EventSource cannot send
 // headers.
-func WithToken(token string) HandlerOption { return handlerOption(func(h *Handler) { h.token = token }) }
+func WithToken(token string) HandlerOption {
+	return handlerOption(func(h *Handler) { h.token = token })
+}
 
 // errShutdown is the cause of a request context the Handler's Close ended.
 var errShutdown = errors.New("traceproof serve is shutting down")
@@ -201,4 +203,3 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	h.st.Reset()
 	w.WriteHeader(http.StatusNoContent)
 }
-
