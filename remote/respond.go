@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -31,12 +32,24 @@ func writeQueryError(w http.ResponseWriter, e *QueryError) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(apiError{Msg: "encoding the answer: " + err.Error()})
+		b, _ = marshal(apiError{Msg: "encoding the answer: " + err.Error()})
 	}
 	writeRaw(w, status, b)
+}
+
+// marshal is json.Marshal without HTML escaping, so that messages and
+// reports read as they are (&&, <-) in a terminal.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
@@ -94,7 +107,7 @@ func (o *object) raw(key string, v []byte) {
 }
 
 func (o *object) value(key string, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		panic("remote: encoding " + key + ": " + err.Error()) // only strings, bools and ints go here
 	}

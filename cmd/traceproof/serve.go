@@ -53,6 +53,9 @@ func serveUsage() string {
 Runs an OTLP sink on loopback: OTLP/gRPC and OTLP/HTTP (protobuf or JSON,
 optionally gzip) traces, plus metrics and logs (counted only). It prints
 "traceproof: listening grpc=ADDR http=URL" first, then spans as they arrive.
+The HTTP port also serves the remote API under /api/v1/ (docs/remote.md),
+for traceproof wait and check, remote.Dial and tests in other languages; it
+wants the same --token.
 SIGINT or SIGTERM stops it: pending trees and the --out file are flushed and
 a summary goes to stderr.
 
@@ -109,11 +112,14 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if pr != nil {
 		storeOpts = append(storeOpts, spanstore.WithOnIngest(pr.add))
 	}
+	store := spanstore.New(storeOpts...)
+	api := newAPI(store, cfg.token)
 	opts := []otlpsink.Option{
 		otlpsink.WithGRPCAddr(cfg.grpcAddr),
 		otlpsink.WithHTTPAddr(cfg.httpAddr),
 		otlpsink.WithMaxMessageBytes(cfg.maxMessageBytes),
-		otlpsink.WithStore(spanstore.New(storeOpts...)),
+		otlpsink.WithStore(store),
+		api.option(),
 	}
 	if cfg.token != "" {
 		opts = append(opts, otlpsink.WithToken(cfg.token))
@@ -134,6 +140,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "traceproof serve: %v\n", err)
 		return exitError
 	}
+	api.setSink(sink)
 	if tp, ok := pr.(*treePrinter); ok {
 		tp.store = sink.Store()
 	}
@@ -162,7 +169,8 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	<-ctx.Done()
 
 	// Close lets requests in flight finish, so every span the sink
-	// acknowledged is printed and written below.
+	// acknowledged is printed and written below; the API's waits end first.
+	api.close()
 	closeErr := sink.Close()
 	if pr != nil {
 		pr.close()
