@@ -21,7 +21,8 @@ import (
 // TRACEPROOF_TIMEOUT_SCALE on slow machines.
 var taskTimeout = tp.Scaled(30 * time.Second)
 
-// on returns assertions over the suite's sink for t, and makes a failing t
+// on returns assertions over the suite's span source (the sink, or a
+// traceproof serve through its remote API) for t, and makes a failing t
 // print the tail of every process log next to the span report.
 func on(t *testing.T) *tp.Assertions {
 	t.Helper()
@@ -30,7 +31,7 @@ func on(t *testing.T) *tp.Assertions {
 			t.Logf("process logs (last lines):\n%s", sys.LogTail(15))
 		}
 	})
-	return tp.On(t, sys.Sink)
+	return tp.On(t, sys.Source)
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)

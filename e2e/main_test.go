@@ -6,8 +6,10 @@
 // By default the suite starts the reference system of e2e/tasker as separate
 // processes in cluster mode (two of each service) exporting straight to an
 // in-process sink. TRACEPROOF_E2E_MODE=single|cluster and
-// TRACEPROOF_E2E_VIA=direct|collector choose otherwise; TASKER_TEST_* URLs
-// point it at an external system (see docs/e2e.md).
+// TRACEPROOF_E2E_VIA=direct|collector|remote choose otherwise (remote: the
+// workers export to a `traceproof serve` process, built once, and the
+// assertions read it through remote.Source, see docs/remote.md);
+// TASKER_TEST_* URLs point it at an external system (see docs/e2e.md).
 package e2e
 
 import (
@@ -56,7 +58,8 @@ func run(m *testing.M) int {
 		return 2
 	}
 	// Generous: the first run builds the tasker system (and with
-	// TRACEPROOF_E2E_VIA=collector, the Collector) from source.
+	// TRACEPROOF_E2E_VIA=collector, the Collector; with remote, traceproof)
+	// from source.
 	ctx, cancel := context.WithTimeout(context.Background(), assert.Scaled(10*time.Minute))
 	sys, err = system.Start(ctx, cfg)
 	cancel()

@@ -27,7 +27,7 @@ func printSummary(w io.Writer, code int) {
 	if code != 0 {
 		verdict = "FAIL"
 	}
-	st := sys.Sink.Stats()
+	st := sys.Source.Stats()
 	what := fmt.Sprintf("%s mode, via %s", sys.Mode, sys.Via)
 	if sys.External {
 		what = "external system"
@@ -39,7 +39,7 @@ func printSummary(w io.Writer, code int) {
 		st.Spans, st.Requests, formatCounts(st.ByTransport), st.Evicted, st.Rejected, st.DecodeErrors, st.RefusedTotal())
 
 	steps := map[string]int{} // instance → execute_step spans
-	for _, s := range sys.Sink.Spans(spanstore.Filter{Name: "execute_step"}) {
+	for _, s := range sys.Source.Spans(spanstore.Filter{Name: "execute_step"}) {
 		steps[s.Instance()]++
 	}
 	fmt.Fprintf(w, "  %-22s %10s %8s\n", "instance", "spans", "steps")

@@ -1,7 +1,8 @@
 // Package system sets up what the end-to-end suite runs against: a sink the
 // test owns and a workflow system exporting to it, either the reference
 // system under e2e/tasker started as separate processes (single or cluster
-// mode, directly or through a real OpenTelemetry Collector), or an external
+// mode, directly or through a real OpenTelemetry Collector, or into a
+// `traceproof serve` process read through its remote API), or an external
 // one named by environment variables.
 package system
 
@@ -12,15 +13,17 @@ import (
 	"os"
 	"strings"
 
+	"github.com/traceproof/traceproof/assert"
 	"github.com/traceproof/traceproof/e2e/internal/collector"
 	"github.com/traceproof/traceproof/e2e/tasker/harness"
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/remote"
 )
 
 // Environment variables that choose what the suite runs against.
 const (
 	EnvMode = "TRACEPROOF_E2E_MODE" // single | cluster (default)
-	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector
+	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector | remote
 
 	// An external system: set the orchestration URL(s), and the worker URLs
 	// of the flavours it runs; the suite then listens for spans on the sink
@@ -38,6 +41,7 @@ const (
 	ModeCluster   = harness.ModeCluster
 	ViaDirect     = "direct"
 	ViaCollector  = "collector"
+	ViaRemote     = "remote"
 	externalLabel = "external"
 )
 
@@ -64,8 +68,8 @@ func ConfigFromEnv(dir string) (Config, error) {
 	if c.Mode != ModeSingle && c.Mode != ModeCluster {
 		return c, fmt.Errorf("%s=%q: want %s or %s", EnvMode, c.Mode, ModeSingle, ModeCluster)
 	}
-	if c.Via != ViaDirect && c.Via != ViaCollector {
-		return c, fmt.Errorf("%s=%q: want %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector)
+	if c.Via != ViaDirect && c.Via != ViaCollector && c.Via != ViaRemote {
+		return c, fmt.Errorf("%s=%q: want %s, %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector, ViaRemote)
 	}
 	return c, nil
 }
@@ -78,6 +82,12 @@ type System struct {
 	Collector *collector.Collector // nil unless Via is collector
 	Mode, Via string
 	External  bool
+
+	// Source is what assertions read: Sink, or, when Via is remote, Remote,
+	// the API of the Serve process the workers export to (Sink is nil then).
+	Source assert.Source
+	Remote *remote.Source
+	serve  *serveProcess
 
 	flavours   []string
 	workerURLs map[string][]string
@@ -100,11 +110,25 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 		return s, s.startExternal(urls)
 	}
 
-	s.Sink, err = otlpsink.New()
-	if err != nil {
-		return s, err
+	var grpcEndpoint, httpEndpoint string
+	var extraEnv []string
+	if cfg.Via == ViaRemote {
+		if s.serve, err = startServe(ctx, cfg.Dir); err != nil {
+			return s, err
+		}
+		if s.Remote, err = remote.Dial(s.serve.httpURL, s.serve.token); err != nil {
+			return s, err
+		}
+		s.Source = s.Remote
+		grpcEndpoint, httpEndpoint = "http://"+s.serve.grpcAddr, s.serve.httpURL
+		extraEnv = append(extraEnv, s.serve.exporterHeaders())
+	} else {
+		if s.Sink, err = otlpsink.New(); err != nil {
+			return s, err
+		}
+		s.Source = s.Sink
+		grpcEndpoint, httpEndpoint = "http://"+s.Sink.GRPCAddr(), s.Sink.HTTPURL()
 	}
-	grpcEndpoint, httpEndpoint := "http://"+s.Sink.GRPCAddr(), s.Sink.HTTPURL()
 	if cfg.Via == ViaCollector {
 		s.Collector, err = collector.Start(ctx, collector.Config{SinkEndpoint: s.Sink.GRPCAddr(), Dir: cfg.Dir})
 		if err != nil {
@@ -122,7 +146,7 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 		BinPath:  bin,
 		Dir:      cfg.Dir,
 		Env: func(role, instanceID, flavour string) []string {
-			return exporterEnv(flavour, grpcEndpoint, httpEndpoint)
+			return append(exporterEnv(flavour, grpcEndpoint, httpEndpoint), extraEnv...)
 		},
 	})
 	if err != nil {
@@ -163,6 +187,7 @@ func (s *System) startExternal(orchestration []string) error {
 	if s.Sink, err = otlpsink.New(opts...); err != nil {
 		return err
 	}
+	s.Source = s.Sink
 	s.Client = harness.NewClient(orchestration...)
 	var present []string
 	for _, f := range s.flavours {
@@ -191,6 +216,9 @@ func (s *System) Describe() string {
 		return fmt.Sprintf("external system at %s; sink grpc=%s http=%s", strings.Join(listEnv(EnvOrchestrationURLs, EnvOrchestrationURL), ","), s.Sink.GRPCAddr(), s.Sink.HTTPURL())
 	}
 	route := "workers → sink"
+	if s.serve != nil {
+		route = "workers → traceproof serve " + s.serve.httpURL + " (its own process) → assertions through its remote API"
+	}
 	if s.Collector != nil {
 		route = "workers → Collector " + s.Collector.GRPCEndpoint() + " → sink"
 	}
@@ -210,6 +238,9 @@ func (s *System) LogTail(n int) string {
 	if s.Collector != nil {
 		fmt.Fprintf(&b, "--- collector (%s)\n%s", s.Collector.LogPath(), s.Collector.LogTail(n))
 	}
+	if s.serve != nil {
+		fmt.Fprintf(&b, "--- traceproof serve (%s)\n%s", s.serve.logPath, s.serve.logTail(n))
+	}
 	return b.String()
 }
 
@@ -225,6 +256,17 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	if s.Sink != nil {
 		errs = append(errs, s.Sink.Close())
+	}
+	if s.Remote != nil {
+		// What serve held at the end stays readable after it stops, as a
+		// closed Sink's spans do (the summary reads them).
+		s.Source = snapshot(s.Remote)
+		// A request that failed may have been judged as no spans.
+		errs = append(errs, s.Remote.Err())
+		s.Remote.Close()
+	}
+	if s.serve != nil {
+		errs = append(errs, s.serve.stop(ctx))
 	}
 	return errors.Join(errs...)
 }
