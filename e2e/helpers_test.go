@@ -21,9 +21,9 @@ import (
 // TRACEPROOF_TIMEOUT_SCALE on slow machines.
 var taskTimeout = tp.Scaled(30 * time.Second)
 
-// on returns assertions over the suite's span source (the sink, or Jaeger)
-// for t, and makes a failing t print the tail of every process log next to
-// the span report.
+// on returns assertions over the suite's span source (the sink, Jaeger, or
+// a traceproof serve through its remote API) for t, and makes a failing t
+// print the tail of every process log next to the span report.
 func on(t *testing.T) *tp.Assertions {
 	t.Helper()
 	t.Cleanup(func() {

@@ -6,10 +6,12 @@
 // By default the suite starts the reference system of e2e/tasker as separate
 // processes in cluster mode (two of each service) exporting straight to an
 // in-process sink. TRACEPROOF_E2E_MODE=single|cluster and
-// TRACEPROOF_E2E_VIA=direct|collector|jaeger choose otherwise (jaeger: the
-// workers export to a real Jaeger and the assertions read its query API,
-// see docs/staging.md); TASKER_TEST_* URLs point it at an external system
-// (see docs/e2e.md).
+// TRACEPROOF_E2E_VIA=direct|collector|jaeger|remote choose otherwise (jaeger:
+// the workers export to a real Jaeger and the assertions read its query API,
+// see docs/staging.md; remote: they export to a `traceproof serve` process,
+// built once, and the assertions read it through remote.Source, see
+// docs/remote.md); TASKER_TEST_* URLs point it at an external system (see
+// docs/e2e.md).
 package e2e
 
 import (
@@ -58,8 +60,8 @@ func run(m *testing.M) int {
 		return 2
 	}
 	// Generous: the first run builds the tasker system (and with
-	// TRACEPROOF_E2E_VIA=collector or jaeger, the Collector or Jaeger) from
-	// source.
+	// TRACEPROOF_E2E_VIA=collector, jaeger or remote, the Collector, Jaeger
+	// or traceproof) from source.
 	ctx, cancel := context.WithTimeout(context.Background(), assert.Scaled(10*time.Minute))
 	sys, err = system.Start(ctx, cfg)
 	cancel()

@@ -1,7 +1,34 @@
 // Package remote is the remote API of `traceproof serve` (DESIGN.md,
-// "Remote API"): the queries a client sends over HTTP, and how they become
+// "Remote API"): the queries a client sends over HTTP and how they become
 // the assert.Query the server evaluates, so a remote query means exactly
-// what the same query means in Go.
+// what the same query means in Go; the [Handler] that serves the API; and
+// [Source], which makes a serve elsewhere an assert.Source.
+//
+// # The API
+//
+// [Handler] serves, under /api/v1/ on serve's HTTP port (docs/remote.md has
+// every field):
+//
+//	POST /api/v1/spans    {"query", "limit", "after"} → {"spans", "total"}
+//	POST /api/v1/wait     {"query", "count", "timeout", "limit"} → {"ok", "found", "spans", "report"}
+//	POST /api/v1/check    {"check": "eventually|exactly|never|once_per|in_order|published|includes|not_published", ...} → {"ok", "report"}
+//	POST /api/v1/changes  {"correlation"|"trace_id"|"name", "timeout"} → {"watching":true}\n then {"changed":…}\n
+//	GET  /api/v1/stream?q=TEXT[&replay=true][&token=T] → Server-Sent Events, one span each
+//	GET  /api/v1/stats    → the sink's stats and its correlation keys
+//	POST /api/v1/reset    → 204, the store emptied
+//
+// wait and check run assert's own checks on the server, woken by the store
+// on ingest, and answer with the report a Go test prints. Durations are
+// taken as given (the server's TRACEPROOF_TIMEOUT_SCALE does not stretch
+// them; clients scale their own), at most [MaxTimeout]. A bad request gets
+// 400 {"error", "field", "column"}, with field a JSON path into the request
+// ("query.attrs[0].op") and column 1-based in the text query.
+//
+// # Go tests against a serve elsewhere
+//
+// [Dial] (or [Connect] in a test) returns a [Source]: assert.On, assert.Check
+// and the domain-event checks run on it unchanged, their waits woken over the
+// network through /changes, failed requests shown in the reports.
 //
 // # Queries
 //

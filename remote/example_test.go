@@ -1,10 +1,16 @@
 package remote_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
+	"github.com/traceproof/traceproof/assert"
+	"github.com/traceproof/traceproof/assert/domainevent"
+	"github.com/traceproof/traceproof/internal/asserttest"
+	"github.com/traceproof/traceproof/otlpsink"
 	"github.com/traceproof/traceproof/remote"
+	"github.com/traceproof/traceproof/spanstore"
 )
 
 // A query in the text form, and the same query as JSON: both decode to
@@ -85,4 +91,45 @@ func ExampleQuery_Build() {
 	// Output:
 	// publish_event worker-rust-1 payment.processed
 	// { name = "publish_event" && correlation = "order-A1" && span.event_name = "payment.processed" && event = "Domain event published successfully" }
+}
+
+// A Go test in another process than traceproof serve proves a task's
+// domain events through the remote API, with the assertions it would run
+// in process. (Here the serve is a sink in this process, its store fed
+// directly; in a suite it is `traceproof serve` and Dial gets its URL.)
+func ExampleDial() {
+	st := spanstore.New()
+	api := remote.NewHandler(st, nil)
+	defer api.Close()
+	sink, err := otlpsink.New(otlpsink.WithStore(st), otlpsink.WithHandler("/api/", api))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sink.Close()
+	asserttest.ReferenceWorkflow(st, "order-A1") // what the workers exported
+
+	src, err := remote.Dial(sink.HTTPURL(), "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer src.Close()
+	proofs, err := domainevent.Check(assert.Check(src)).Published(context.Background(), "order-A1",
+		domainevent.Fast("order.validated"), domainevent.Durable("payment.processed"),
+		domainevent.Fast("inventory.updated"), domainevent.Fast("notification.sent"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range proofs {
+		fmt.Println(p.Name, p.Mode, "on", p.Instance)
+	}
+	fmt.Println("request errors:", src.Err())
+	// Output:
+	// order.validated Fast on worker-rust-1
+	// payment.processed Durable on worker-rust-2
+	// inventory.updated Fast on worker-rust-1
+	// notification.sent Fast on worker-rust-2
+	// request errors: <nil>
 }

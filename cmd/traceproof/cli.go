@@ -47,6 +47,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.serve(ctx, rest)
 	case "dump":
 		return c.dump(rest)
+	case "wait":
+		return c.wait(ctx, rest)
+	case "check":
+		return c.check(ctx, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(c.stdout, versionString())
 		return exitOK
@@ -58,6 +62,12 @@ func (c *cli) run(ctx context.Context, args []string) int {
 				return exitOK
 			case "dump":
 				fmt.Fprint(c.stdout, dumpUsage())
+				return exitOK
+			case "wait":
+				fmt.Fprint(c.stdout, waitUsage())
+				return exitOK
+			case "check":
+				fmt.Fprint(c.stdout, checkUsage())
 				return exitOK
 			}
 			fmt.Fprintf(c.stderr, "traceproof help: unknown command %q\n\n%s", rest[0], usage())
@@ -79,6 +89,12 @@ Usage:
                                     spans as they arrive and can record them
   traceproof dump FILE... [flags]   render an OTLP/JSON lines file as span trees
                                     ("-" reads stdin)
+  traceproof wait --server URL QUERY
+                                    wait until a running serve holds spans
+                                    matching QUERY, and print them
+  traceproof check KIND --server URL ARGS...
+                                    run a check (published, not-published,
+                                    exactly, once-per, never, ...) in a serve
   traceproof version                print the version
   traceproof help [COMMAND]         print this help, or one command's
 `
@@ -95,7 +111,9 @@ func usage() string {
 	b.WriteString(`
 Flags take one or two dashes (-out, --out) and may follow FILE arguments.
 Exit status: 0 on success (serve: also when stopped by SIGINT/SIGTERM),
-1 when the command fails, 2 for a wrong command line.
+1 when the command fails, 2 for a wrong command line. wait and check: 0
+pass, 1 the check failed (its report on stdout), 2 a wrong command line or
+a server that cannot be reached or refuses the token (see their help).
 `)
 	return b.String()
 }

@@ -58,6 +58,9 @@ func serveUsage() string {
 Runs an OTLP sink on loopback: OTLP/gRPC and OTLP/HTTP (protobuf or JSON,
 optionally gzip) traces, plus metrics and logs (counted only). It prints
 "traceproof: listening grpc=ADDR http=URL" first, then spans as they arrive.
+The HTTP port also serves the remote API under /api/v1/ (docs/remote.md),
+for traceproof wait and check, remote.Dial and tests in other languages; it
+wants the same --token.
 SIGINT or SIGTERM stops it: pending trees and the --out file are flushed and
 a summary goes to stderr.
 
@@ -115,11 +118,13 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		storeOpts = append(storeOpts, spanstore.WithOnIngest(pr.add))
 	}
 	st := spanstore.New(storeOpts...)
+	api := newAPI(st, cfg.token)
 	opts := []otlpsink.Option{
 		otlpsink.WithGRPCAddr(cfg.grpcAddr),
 		otlpsink.WithHTTPAddr(cfg.httpAddr),
 		otlpsink.WithMaxMessageBytes(cfg.maxMessageBytes),
 		otlpsink.WithStore(st),
+		api.option(),
 	}
 	// The live view at the HTTP root: correlations, waterfalls pushed as
 	// spans arrive, senders and refusals.
@@ -154,6 +159,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "traceproof serve: %v\n", err)
 		return exitError
 	}
+	api.setSink(sink)
 	if tp, ok := pr.(*treePrinter); ok {
 		tp.store = sink.Store()
 	}
@@ -191,8 +197,9 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	<-ctx.Done()
 
 	// Close lets requests in flight finish, so every span the sink
-	// acknowledged is printed and written below. Open live pages would hold
-	// it up: their streams end first.
+	// acknowledged is printed and written below. The API's waits and open
+	// live pages would hold it up: they end first.
+	api.close()
 	if live != nil {
 		live.close()
 	}

@@ -1,8 +1,9 @@
 // Package system sets up what the end-to-end suite runs against: a sink the
 // test owns and a workflow system exporting to it, either the reference
 // system under e2e/tasker started as separate processes (single or cluster
-// mode, directly, through a real OpenTelemetry Collector, or into a real
-// Jaeger read back through its query API), or an external one named by
+// mode, directly, through a real OpenTelemetry Collector, into a real
+// Jaeger read back through its query API, or into a `traceproof serve`
+// process read through its remote API), or an external one named by
 // environment variables.
 package system
 
@@ -21,12 +22,13 @@ import (
 	"github.com/traceproof/traceproof/internal/jaegerbin"
 	"github.com/traceproof/traceproof/jaeger"
 	"github.com/traceproof/traceproof/otlpsink"
+	"github.com/traceproof/traceproof/remote"
 )
 
 // Environment variables that choose what the suite runs against.
 const (
 	EnvMode = "TRACEPROOF_E2E_MODE" // single | cluster (default)
-	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector | jaeger
+	EnvVia  = "TRACEPROOF_E2E_VIA"  // direct (default) | collector | jaeger | remote
 	// EnvFaults holds fault rules for the suite's sink, separated by ';'
 	// (see faults.go): "traces first=2 -> unavailable; http traces first=2 -> 503".
 	EnvFaults = "TRACEPROOF_E2E_FAULTS"
@@ -55,6 +57,7 @@ const (
 	ViaDirect     = "direct"
 	ViaCollector  = "collector"
 	ViaJaeger     = "jaeger"
+	ViaRemote     = "remote"
 	externalLabel = "external"
 )
 
@@ -84,8 +87,8 @@ func ConfigFromEnv(dir string) (Config, error) {
 	if c.Mode != ModeSingle && c.Mode != ModeCluster {
 		return c, fmt.Errorf("%s=%q: want %s or %s", EnvMode, c.Mode, ModeSingle, ModeCluster)
 	}
-	if c.Via != ViaDirect && c.Via != ViaCollector && c.Via != ViaJaeger {
-		return c, fmt.Errorf("%s=%q: want %s, %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector, ViaJaeger)
+	if c.Via != ViaDirect && c.Via != ViaCollector && c.Via != ViaJaeger && c.Via != ViaRemote {
+		return c, fmt.Errorf("%s=%q: want %s, %s, %s or %s", EnvVia, c.Via, ViaDirect, ViaCollector, ViaJaeger, ViaRemote)
 	}
 	var err error
 	c.Faults, err = parseFaults(os.Getenv(EnvFaults))
@@ -101,8 +104,10 @@ type System struct {
 	Mode, Via string
 	External  bool
 
-	// Source is what assertions read: Sink, or JaegerSource when Via is
-	// jaeger (the workers then export to Jaeger, and Sink stays empty).
+	// Source is what assertions read: Sink; or JaegerSource when Via is
+	// jaeger (the workers then export to Jaeger, and Sink stays empty); or,
+	// when Via is remote, Remote, the API of the Serve process the workers
+	// export to (Sink is nil then).
 	Source assert.Source
 	// Jaeger is the Jaeger the workers export to and JaegerSource the
 	// source polling its query API, when Via is jaeger; JaegerBuild says
@@ -110,6 +115,8 @@ type System struct {
 	Jaeger       *jaegerbin.Jaeger
 	JaegerSource *jaeger.Source
 	JaegerBuild  jaegerbin.BuildInfo
+	Remote       *remote.Source
+	serve        *serveProcess
 
 	flavours   []string
 	workerURLs map[string][]string
@@ -133,18 +140,35 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 		return s, s.startExternal(urls)
 	}
 
-	s.Sink, err = otlpsink.New(otlpsink.WithFaults(perInstance(cfg.Faults, s.Mode, s.flavours)...))
-	if err != nil {
-		return s, err
-	}
-	s.Source = s.Sink
-	grpcEndpoint, httpEndpoint := "http://"+s.Sink.GRPCAddr(), s.Sink.HTTPURL()
-	if cfg.Via == ViaJaeger {
-		// The sink stays up but receives nothing: the workers export to
-		// Jaeger, and Source reads it back.
-		grpcEndpoint, httpEndpoint, err = s.startJaeger(ctx, cfg.Dir)
+	var grpcEndpoint, httpEndpoint string
+	var extraEnv []string
+	if cfg.Via == ViaRemote {
+		if len(cfg.Faults) > 0 {
+			return s, fmt.Errorf("%s cannot be combined with %s=%s: the faults are the in-process sink's", EnvFaults, EnvVia, ViaRemote)
+		}
+		if s.serve, err = startServe(ctx, cfg.Dir); err != nil {
+			return s, err
+		}
+		if s.Remote, err = remote.Dial(s.serve.httpURL, s.serve.token); err != nil {
+			return s, err
+		}
+		s.Source = s.Remote
+		grpcEndpoint, httpEndpoint = "http://"+s.serve.grpcAddr, s.serve.httpURL
+		extraEnv = append(extraEnv, s.serve.exporterHeaders())
+	} else {
+		s.Sink, err = otlpsink.New(otlpsink.WithFaults(perInstance(cfg.Faults, s.Mode, s.flavours)...))
 		if err != nil {
 			return s, err
+		}
+		s.Source = s.Sink
+		grpcEndpoint, httpEndpoint = "http://"+s.Sink.GRPCAddr(), s.Sink.HTTPURL()
+		if cfg.Via == ViaJaeger {
+			// The sink stays up but receives nothing: the workers export
+			// to Jaeger, and Source reads it back.
+			grpcEndpoint, httpEndpoint, err = s.startJaeger(ctx, cfg.Dir)
+			if err != nil {
+				return s, err
+			}
 		}
 	}
 	if cfg.Via == ViaCollector {
@@ -164,7 +188,7 @@ func Start(ctx context.Context, cfg Config) (s *System, err error) {
 		BinPath:  bin,
 		Dir:      cfg.Dir,
 		Env: func(role, instanceID, flavour string) []string {
-			return exporterEnv(flavour, grpcEndpoint, httpEndpoint)
+			return append(exporterEnv(flavour, grpcEndpoint, httpEndpoint), extraEnv...)
 		},
 	})
 	if err != nil {
@@ -254,6 +278,9 @@ func (s *System) Describe() string {
 		return fmt.Sprintf("external system at %s; sink grpc=%s http=%s", strings.Join(listEnv(EnvOrchestrationURLs, EnvOrchestrationURL), ","), s.Sink.GRPCAddr(), s.Sink.HTTPURL())
 	}
 	route := "workers → sink"
+	if s.serve != nil {
+		route = "workers → traceproof serve " + s.serve.httpURL + " (its own process) → assertions through its remote API"
+	}
 	if s.Collector != nil {
 		route = "workers → Collector " + s.Collector.GRPCEndpoint() + " → sink"
 	}
@@ -284,6 +311,9 @@ func (s *System) LogTail(n int) string {
 	if s.Jaeger != nil {
 		fmt.Fprintf(&b, "--- jaeger (%s)\n%s", s.Jaeger.LogPath(), s.Jaeger.LogTail(n))
 	}
+	if s.serve != nil {
+		fmt.Fprintf(&b, "--- traceproof serve (%s)\n%s", s.serve.logPath, s.serve.logTail(n))
+	}
 	return b.String()
 }
 
@@ -305,6 +335,17 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	if s.Sink != nil {
 		errs = append(errs, s.Sink.Close())
+	}
+	if s.Remote != nil {
+		// What serve held at the end stays readable after it stops, as a
+		// closed Sink's spans do (the summary reads them).
+		s.Source = snapshot(s.Remote)
+		// A request that failed may have been judged as no spans.
+		errs = append(errs, s.Remote.Err())
+		s.Remote.Close()
+	}
+	if s.serve != nil {
+		errs = append(errs, s.serve.stop(ctx))
 	}
 	return errors.Join(errs...)
 }
