@@ -60,7 +60,7 @@ compare:
 ## interop: the sink against the OpenTelemetry JavaScript SDK (needs Node.js >= 18.19)
 interop:
 	cd interop/node && npm ci --ignore-scripts --no-audit --no-fund
-	$(GO) test -tags interop -count=1 ./interop/...
+	$(GO) test -tags interop -count=1 ./interop/... ./e2e/interop/...
 
 ## collector: build the OpenTelemetry Collector distribution in e2e/otelcol
 collector:

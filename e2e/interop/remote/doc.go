@@ -7,7 +7,7 @@
 // suite, and runs each again against a serve that receives nothing, where
 // it must fail:
 //
-//	go test -tags interop ./interop/remote/
+//	go test -tags interop ./e2e/interop/remote/
 //
 // See docs/remote.md.
 package remoteinterop
