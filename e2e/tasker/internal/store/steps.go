@@ -21,8 +21,8 @@ type Step struct {
 	UpdatedAt  time.Time
 }
 
-func (s *Store) stepsOf(ctx context.Context, taskUUID string) ([]Step, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT step_uuid, task_uuid, name, position, state,
+func stepsOf(ctx context.Context, q querier, taskUUID string) ([]Step, error) {
+	rows, err := q.QueryContext(ctx, `SELECT step_uuid, task_uuid, name, position, state,
 		result, executed_by, attempts, updated_at
 		FROM steps WHERE task_uuid = ? ORDER BY position`, taskUUID)
 	if err != nil {

@@ -48,6 +48,7 @@ func (s *Store) CreateTask(ctx context.Context, nt NewTask) (Task, error) {
 		return Task{}, err
 	}
 	ts := now()
+	var t Task
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tasks
 			(task_uuid, namespace, name, version, context, correlation_id, state, created_at, updated_at)
@@ -72,20 +73,35 @@ func (s *Store) CreateTask(ctx context.Context, nt NewTask) (Task, error) {
 				return fmt.Errorf("insert step %s: %w", name, err)
 			}
 		}
-		return nil
+		// Read the task back before committing: once committed, a worker
+		// may claim its first step at once, and the answer must be the
+		// task as created.
+		var err error
+		t, err = getTask(ctx, tx, taskUUID.String())
+		return err
 	})
 	if err != nil {
 		return Task{}, err
 	}
-	return s.GetTask(ctx, taskUUID.String())
+	return t, nil
+}
+
+// querier is what reading a task needs: the database, or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // GetTask reads a task and its steps. It returns ErrNotFound for an unknown
 // task.
 func (s *Store) GetTask(ctx context.Context, taskUUID string) (Task, error) {
+	return getTask(ctx, s.db, taskUUID)
+}
+
+func getTask(ctx context.Context, q querier, taskUUID string) (Task, error) {
 	var t Task
 	var taskCtx, created, updated, finalized string
-	err := s.db.QueryRowContext(ctx, `SELECT task_uuid, namespace, name, version, context,
+	err := q.QueryRowContext(ctx, `SELECT task_uuid, namespace, name, version, context,
 		correlation_id, state, finalized_by, created_at, updated_at, finalized_at
 		FROM tasks WHERE task_uuid = ?`, taskUUID).Scan(
 		&t.UUID, &t.Namespace, &t.Name, &t.Version, &taskCtx,
@@ -98,7 +114,7 @@ func (s *Store) GetTask(ctx context.Context, taskUUID string) (Task, error) {
 	}
 	t.Context = json.RawMessage(taskCtx)
 	t.CreatedAt, t.UpdatedAt, t.FinalizedAt = parseTime(created), parseTime(updated), parseTime(finalized)
-	t.Steps, err = s.stepsOf(ctx, taskUUID)
+	t.Steps, err = stepsOf(ctx, q, taskUUID)
 	if err != nil {
 		return Task{}, err
 	}
