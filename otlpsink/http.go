@@ -31,7 +31,7 @@ func (s *Sink) newHTTPHandler() http.Handler {
 		mux.Handle(r.pattern, r.h)
 	}
 	mux.Handle("/", http.HandlerFunc(s.unknownPath))
-	return mux
+	return s.cleanPaths(mux)
 }
 
 // httpError is a refusal with the status the OTLP/HTTP spec names for it.
@@ -48,9 +48,9 @@ func (s *Sink) httpExport(sig signal) http.HandlerFunc {
 		resp, herr := s.httpDecode(sig, r, &o, &ctype, w)
 		if herr != nil {
 			if herr.reason == "" {
-				s.recv.decodeError(herr.msg)
+				s.recv.decodeError(httpSite(r), herr.msg)
 			} else {
-				s.recv.refused(herr.reason, herr.msg)
+				s.recv.refused(httpSite(r), herr.reason, herr.msg)
 			}
 			if herr.status == http.StatusMethodNotAllowed {
 				w.Header().Set("Allow", http.MethodPost)
@@ -157,7 +157,7 @@ func (s *Sink) unknownPath(w http.ResponseWriter, r *http.Request) {
 		ctype = contentTypeProto
 	}
 	msg := fmt.Sprintf("%s %s from %s: not an OTLP path; %s", r.Method, r.URL.Path, r.RemoteAddr, pathHint)
-	s.recv.unknownPath(r.URL.Path, msg)
+	s.recv.unknownPath(httpSite(r), msg)
 	writeHTTPStatus(w, ctype, http.StatusNotFound, msg)
 }
 

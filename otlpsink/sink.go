@@ -47,6 +47,7 @@ type config struct {
 	onTraces           []func(ptrace.Traces, spanstore.Origin)
 	store              *spanstore.Store
 	handlers           []route
+	onRefused          []func(Refusal)
 }
 
 type route struct {
@@ -115,7 +116,7 @@ func New(opts ...Option) (*Sink, error) {
 		c.store = spanstore.New()
 	}
 	s := &Sink{store: c.store, cfg: c}
-	s.recv.init()
+	s.recv.init(c.onRefused)
 
 	if c.grpcAddr != "" {
 		lis, err := net.Listen("tcp", c.grpcAddr)
