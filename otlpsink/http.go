@@ -175,7 +175,7 @@ func tooLarge(err error) bool {
 // writeHTTPStatus answers with a google.rpc.Status body in the request's
 // encoding, as OTLP/HTTP asks of error responses.
 func writeHTTPStatus(w http.ResponseWriter, ctype string, code int, msg string) {
-	st := &spb.Status{Code: int32(grpcCodeFor(code)), Message: "traceproof sink: " + msg}
+	st := &spb.Status{Code: int32(grpcCodeFor(code)), Message: "traceproof sink: " + strings.ToValidUTF8(msg, "\uFFFD")} // a path may not be UTF-8; protobuf strings must be
 	var body []byte
 	if ctype == contentTypeProto {
 		body, _ = proto.Marshal(st)
