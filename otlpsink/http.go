@@ -136,7 +136,9 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: empty JSON body; want an OTLP/JSON export request", who)}
 	}
 	if o.Encoding == spanstore.EncodingJSON {
-		err = req.UnmarshalJSON(data)
+		if err = req.UnmarshalJSON(data); err != nil {
+			err = explainJSON(sig, data, err) // the field and the fix, not the parser's position dump
+		}
 	} else {
 		err = req.UnmarshalProto(data)
 	}

@@ -45,15 +45,19 @@ const (
 	ReasonUnknownPath = "unknown path"
 )
 
-// String is the refusal on one line: time, transport, sender, path, reason
-// and message.
+// String is the refusal on one line: its time, transport and reason, then
+// the message, with the path and sender added where the message does not
+// name them.
 func (r Refusal) String() string {
-	msg := r.Message
-	where := string(r.Transport) + " " + r.Sender
-	if r.Path != "" && !strings.Contains(msg, r.Path) {
-		where += " " + r.Path
+	msg := strings.ToValidUTF8(r.Message, "\uFFFD")
+	head := r.Time.Format("15:04:05.000") + " " + string(r.Transport) + " " + r.Reason
+	if r.Path != "" && !strings.Contains(r.Message, r.Path) {
+		head += " at " + strings.ToValidUTF8(r.Path, "\uFFFD")
 	}
-	return fmt.Sprintf("%s %s: %s: %s", r.Time.Format("15:04:05.000"), where, r.Reason, msg)
+	if r.Sender != "" && !strings.Contains(r.Message, r.Sender) {
+		head += " from " + r.Sender
+	}
+	return head + ": " + msg
 }
 
 // WithOnRefused calls f with every request the sink refuses, as it happens,

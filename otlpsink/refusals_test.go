@@ -59,7 +59,10 @@ func TestOnRefused(t *testing.T) {
 		{"content type", "POST", "/v1/traces", "text/plain", nil, auth, 415, "content type", "use application/x-protobuf or application/json"},
 		{"method", "PUT", "/v1/logs", "application/json", nil, auth, 405, "method", "only POST is allowed"},
 		{"too large", "POST", "/v1/metrics", "application/x-protobuf", make([]byte, 2<<10), auth, 413, "too large", "body over 1024 bytes"},
-		{"undecodable", "POST", "/v1/traces", "application/json", []byte(`{"resourceSpans":`), auth, 400, otlpsink.ReasonDecode, "cannot decode OTLP traces json"},
+		{"undecodable", "POST", "/v1/traces", "application/json", []byte(`{"resourceSpans":`), auth, 400, otlpsink.ReasonDecode, "cannot decode OTLP traces json: cut short"},
+		{"base64 ids", "POST", "/v1/traces", "application/json", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"AQIDBAUGBwgJCgsMDQ4PEA==","spanId":"0102030405060708","name":"b"}]}]}]}`), auth, 400, otlpsink.ReasonDecode,
+			`cannot decode OTLP traces json: resourceSpans[0].scopeSpans[0].spans[0] ("b"): traceId must be 32 hex digits (OTLP/JSON uses hex, not base64): got "AQIDBAUGBwgJCgsMDQ4PEA==", which is base64 for 0102030405060708090a0b0c0d0e0f10`},
+		{"bad metrics", "POST", "/v1/metrics", "application/json", []byte(`{"resourceMetrics":{}}`), auth, 400, otlpsink.ReasonDecode, "cannot decode OTLP metrics json: ReadArray: expect [ or , or ] or n, but found {"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,6 +86,7 @@ func TestOnRefused(t *testing.T) {
 			assert.Equal(t, c.path, r.Path)
 			assert.NotEmpty(t, r.Sender)
 			assert.Contains(t, r.Message, c.msg)
+			assert.NotContains(t, r.Message, "error found in #", "the parser's position dump")
 			assert.Contains(t, r.Message, r.Sender, "the message names the sender")
 			assert.False(t, r.Time.IsZero())
 			line := r.String()
@@ -111,6 +115,6 @@ func TestOnRefused(t *testing.T) {
 
 	st := sink.Stats()
 	assert.Equal(t, map[string]uint64{"unauthenticated": 2, "content type": 1, "method": 1, "too large": 1}, st.Refused)
-	assert.EqualValues(t, 1, st.DecodeErrors)
+	assert.EqualValues(t, 3, st.DecodeErrors)
 	assert.Equal(t, map[string]uint64{"/v1/trace": 1, "//v1/traces": 1, "/opentelemetry.proto.collector.trace.v1.TraceService/Push": 1}, st.UnknownPaths)
 }

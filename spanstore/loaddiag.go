@@ -481,3 +481,17 @@ func shorten(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// DiagnoseTracesJSON explains, in the user's terms, why an OTLP/JSON traces
+// request did not decode (decodeErr is pdata's error): the field and its
+// path ("resourceSpans[0].scopeSpans[0].spans[2] (\"route_event\"): traceId
+// must be 32 hex digits (OTLP/JSON uses hex, not base64): ..."), or the JSON
+// syntax error and its column. Receivers use it for the 400 they answer, the
+// loader for the lines it reports.
+func DiagnoseTracesJSON(data []byte, decodeErr error) string {
+	d := diagnose(data, decodeErr)
+	if d.offset >= 0 && !strings.Contains(d.msg, "column") {
+		return fmt.Sprintf("%s (at byte %d)", d.msg, d.offset+1)
+	}
+	return d.msg
+}

@@ -115,6 +115,8 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		otlpsink.WithMaxMessageBytes(cfg.maxMessageBytes),
 		otlpsink.WithStore(spanstore.New(storeOpts...)),
 	}
+	refusedOpt, printRefusals := serveRefusals(stderr) // each refusal on stderr as it happens
+	opts = append(opts, refusedOpt)
 	if cfg.token != "" {
 		opts = append(opts, otlpsink.WithToken(cfg.token))
 	}
@@ -183,6 +185,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 			code = exitError
 		}
 	}
+	printRefusals(sink.Stats())
 	fmt.Fprintf(stderr, "traceproof: stopped; %s%s\n", summary(sink.Stats()), outNote)
 	return code
 }
