@@ -34,6 +34,9 @@
 // Bodies that do not decode get gRPC InvalidArgument or HTTP 400; unknown
 // content types 415; other methods 405; oversized bodies (also after gzip
 // inflation) ResourceExhausted or 413; a missing bearer token (WithToken)
-// Unauthenticated or 401. Each is counted in Stats with its message, and
-// the sink keeps serving with everything it held.
+// Unauthenticated or 401; a path (or gRPC method) no signal is served on, 404
+// (or Unimplemented) with the paths that are. Each is counted in Stats with
+// its message, reported as it happens to WithOnRefused (traceproof serve
+// prints a line for each), and the sink keeps serving with everything it
+// held.
 package otlpsink
