@@ -1,7 +1,8 @@
 // Command soak holds traceproof at its full span cap for a long time under
 // sustained load, with everything a test suite does to it at once, and
-// shows that its resources stay flat: resident memory, goroutines and open
-// files are sampled over the run, and the run fails on any error or growth.
+// shows that its resources stay flat: resident memory, the live heap,
+// goroutines and open files are sampled over the run, and the run fails on
+// any error or growth.
 //
 //	soak -duration 10m                              # the in-process sink
 //	soak -duration 10m -serve bin/traceproof        # and a traceproof serve beside it
@@ -17,7 +18,8 @@
 // sampled.
 //
 // With -serve, a `traceproof serve` process gets the same load on its own
-// senders and is sampled from /proc (RSS, threads, open files). When serve
+// senders and is sampled from /proc (RSS, threads, open files) and its
+// GODEBUG=gctrace=1 output (the live heap after each collection). When serve
 // has the remote API (POST /api/v1/wait, /api/v1/reset), the soak long-polls
 // it and resets it too; without it, it says so and skips those: the hook is
 // serveAPI in serve.go. serve must exit 0 on SIGTERM having refused and
@@ -39,6 +41,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -80,16 +83,19 @@ func main() {
 
 // Sample is one measurement of a target.
 type Sample struct {
-	T          float64 `json:"t_seconds"`
-	RSSKiB     int64   `json:"rss_kib"`
-	Goroutines int     `json:"goroutines,omitempty"` // in-process only
-	Threads    int     `json:"threads"`
-	OpenFiles  int     `json:"open_files"`
-	Stored     int     `json:"stored,omitempty"`
-	Spans      uint64  `json:"spans_accepted"`
-	Evicted    uint64  `json:"evicted,omitempty"`
-	Waits      int64   `json:"waits_ok"`
-	Polls      int64   `json:"polls_ok,omitempty"`
+	T      float64 `json:"t_seconds"`
+	RSSKiB int64   `json:"rss_kib"`
+	// HeapLiveKiB is the live heap at the last GC: what the store and the
+	// receiver keep, without the collector's headroom, which RSS includes.
+	HeapLiveKiB int64  `json:"heap_live_kib"`
+	Goroutines  int    `json:"goroutines,omitempty"` // in-process only
+	Threads     int    `json:"threads"`
+	OpenFiles   int    `json:"open_files"`
+	Stored      int    `json:"stored,omitempty"`
+	Spans       uint64 `json:"spans_accepted"`
+	Evicted     uint64 `json:"evicted,omitempty"`
+	Waits       int64  `json:"waits_ok"`
+	Polls       int64  `json:"polls_ok,omitempty"`
 	// Full is set once the store has held its cap of spans: samples before
 	// that are the warm-up, not judged.
 	Full bool `json:"full"`
@@ -161,12 +167,12 @@ func run(c config) error {
 		t := time.Since(start).Seconds()
 		s := in.sample(t)
 		in.t.Samples = append(in.t.Samples, s)
-		line := fmt.Sprintf("soak: %5.0fs in-process rss %4d MiB, %3d goroutines, %2d files, %7d stored, %9d accepted, %6d waits",
-			t, s.RSSKiB>>10, s.Goroutines, s.OpenFiles, s.Stored, s.Spans, s.Waits)
+		line := fmt.Sprintf("soak: %5.0fs in-process rss %4d MiB, live heap %4d MiB, %3d goroutines, %2d files, %7d stored, %9d accepted, %6d waits",
+			t, s.RSSKiB>>10, s.HeapLiveKiB>>10, s.Goroutines, s.OpenFiles, s.Stored, s.Spans, s.Waits)
 		if sv != nil {
 			ss := sv.sample(t)
 			sv.t.Samples = append(sv.t.Samples, ss)
-			line += fmt.Sprintf(" | serve rss %4d MiB, %2d threads, %2d files, %9d accepted, %5d polls", ss.RSSKiB>>10, ss.Threads, ss.OpenFiles, ss.Spans, ss.Polls)
+			line += fmt.Sprintf(" | serve rss %4d MiB, live heap %4d MiB, %2d threads, %2d files, %9d accepted, %5d polls", ss.RSSKiB>>10, ss.HeapLiveKiB>>10, ss.Threads, ss.OpenFiles, ss.Spans, ss.Polls)
 		}
 		fmt.Fprintln(os.Stderr, line)
 	}
@@ -362,7 +368,9 @@ func (p *inProcess) resetLoop(ctx context.Context, c config) {
 func (p *inProcess) sample(t float64) Sample {
 	rss, threads := procStatus("self")
 	st := p.sink.Stats()
-	return Sample{T: t, RSSKiB: rss, Goroutines: runtime.NumGoroutine(), Threads: threads, OpenFiles: openFiles("self"),
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	return Sample{T: t, RSSKiB: rss, HeapLiveKiB: int64(live[0].Value.Uint64() >> 10), Goroutines: runtime.NumGoroutine(), Threads: threads, OpenFiles: openFiles("self"),
 		Stored: st.Stored, Spans: st.Spans, Evicted: st.Evicted, Waits: p.cnt.waitsOK.Load(), Full: st.Evicted > 0}
 }
 

@@ -33,10 +33,19 @@ func judge(t *Target, c config, inProcess bool) string {
 		check("threads", func(s Sample) int { return s.Threads }, slack)
 	}
 	check("open files", func(s Sample) int { return s.OpenFiles }, c.conns+8)
-	first, last := rssThirds(post)
-	if growth := float64(last-first) / float64(first); growth > c.rssSlack {
-		problems = append(problems, fmt.Sprintf("RSS grew by %.0f%% after the warm-up (median of the first third %d MiB, of the last %d MiB; allowed %.0f%%)",
-			100*growth, first>>10, last>>10, 100*c.rssSlack))
+	for _, m := range []struct {
+		name string
+		f    func(Sample) int64
+	}{{"RSS", func(s Sample) int64 { return s.RSSKiB }}, {"the live heap", func(s Sample) int64 { return s.HeapLiveKiB }}} {
+		first, last := thirds(post, m.f)
+		if first <= 0 {
+			problems = append(problems, m.name+" was not measured")
+			continue
+		}
+		if growth := float64(last-first) / float64(first); growth > c.rssSlack {
+			problems = append(problems, fmt.Sprintf("%s grew by %.0f%% after the warm-up (median of the first third %d MiB, of the last %d MiB; allowed %.0f%%)",
+				m.name, 100*growth, first>>10, last>>10, 100*c.rssSlack))
+		}
 	}
 	if len(problems) == 0 {
 		return "flat"
@@ -63,13 +72,13 @@ func minMax(s []Sample, f func(Sample) int) (lo, hi int) {
 	return lo, hi
 }
 
-// rssThirds is the median RSS of the first and of the last third of s.
-func rssThirds(s []Sample) (first, last int64) {
+// thirds is the median of f over the first and over the last third of s.
+func thirds(s []Sample, f func(Sample) int64) (first, last int64) {
 	n := max(len(s)/3, 1)
 	med := func(xs []Sample) int64 {
 		v := make([]int64, len(xs))
 		for i, x := range xs {
-			v[i] = x.RSSKiB
+			v[i] = f(x)
 		}
 		slices.Sort(v)
 		return v[len(v)/2]
@@ -94,6 +103,7 @@ func report(w io.Writer, c config, targets []*Target, took time.Duration) {
 				fmt.Fprintf(w, "| %s | %d | %d | %d | %d |\n", name, lo, hi, f(post[0]), f(post[len(post)-1]))
 			}
 			row("RSS (MiB)", func(s Sample) int { return int(s.RSSKiB >> 10) })
+			row("live heap (MiB)", func(s Sample) int { return int(s.HeapLiveKiB >> 10) })
 			if post[0].Goroutines > 0 {
 				row("goroutines", func(s Sample) int { return s.Goroutines })
 			}
@@ -108,8 +118,8 @@ func report(w io.Writer, c config, targets []*Target, took time.Duration) {
 			fmt.Fprintf(w, "- ERROR: %s\n", e)
 		}
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| t (s) | RSS (MiB) | goroutines | threads | open files | stored | spans accepted |")
-		fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintln(w, "| t (s) | RSS (MiB) | live heap (MiB) | goroutines | threads | open files | stored | spans accepted |")
+		fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		step := max(1, len(t.Samples)/12)
 		for i, s := range t.Samples {
 			if i%step != 0 && i != len(t.Samples)-1 {
@@ -120,7 +130,7 @@ func report(w io.Writer, c config, targets []*Target, took time.Duration) {
 				g = fmt.Sprint(s.Goroutines)
 				stored = fmt.Sprint(s.Stored)
 			}
-			fmt.Fprintf(w, "| %.0f | %d | %s | %d | %d | %s | %d |\n", s.T, s.RSSKiB>>10, g, s.Threads, s.OpenFiles, stored, s.Spans)
+			fmt.Fprintf(w, "| %.0f | %d | %d | %s | %d | %d | %s | %d |\n", s.T, s.RSSKiB>>10, s.HeapLiveKiB>>10, g, s.Threads, s.OpenFiles, stored, s.Spans)
 		}
 		fmt.Fprintln(w)
 	}

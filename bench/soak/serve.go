@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -44,6 +45,9 @@ func startServe(ctx context.Context, c config, tpl *spangen.Template, seq *atomi
 		client: &http.Client{Timeout: 2 * time.Minute}, maxSpans: c.maxSpans}
 	s.cmd = exec.Command(c.serveBin, "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--print", "none",
 		"--max-spans", strconv.Itoa(c.maxSpans))
+	// gctrace reports the live heap after every collection; the soak reads
+	// it from serve's stderr (gcTail), and keeps the rest of stderr.
+	s.cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
 	s.cmd.Stderr = &s.stderr
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -167,7 +171,7 @@ func (s *serveTarget) resetLoop(ctx context.Context, c config) {
 func (s *serveTarget) sample(t float64) Sample {
 	rss, threads := procStatus(s.pid)
 	spans := s.cnt.spans.Load()
-	return Sample{T: t, RSSKiB: rss, Threads: threads, OpenFiles: openFiles(s.pid), Spans: uint64(spans), Polls: s.cnt.pollsOK.Load(),
+	return Sample{T: t, RSSKiB: rss, HeapLiveKiB: s.stderr.liveHeapKiB(), Threads: threads, OpenFiles: openFiles(s.pid), Spans: uint64(spans), Polls: s.cnt.pollsOK.Load(),
 		Full: spans > int64(s.maxSpans)}
 }
 
@@ -214,24 +218,49 @@ func lastLine(s, prefix string) string {
 	return ""
 }
 
-// tailBuffer keeps the last 64 KiB written to it.
+// tailBuffer keeps the last 64 KiB of serve's stderr that is not gctrace,
+// and the live heap of the last gctrace line ("gc 12 @3.4s 5%: ... ms cpu,
+// 900->950->610 MB, 1000 MB goal, ...": 610).
 type tailBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	partial []byte
+	liveMB  int64
 }
+
+var gcLine = regexp.MustCompile(`^gc \d+ @.* (\d+)->(\d+)->(\d+) MB`)
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.b.Write(p)
+	t.partial = append(t.partial, p...)
+	for {
+		i := bytes.IndexByte(t.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := t.partial[:i+1]
+		if m := gcLine.FindSubmatch(line); m != nil {
+			t.liveMB, _ = strconv.ParseInt(string(m[3]), 10, 64)
+		} else {
+			t.b.Write(line)
+		}
+		t.partial = t.partial[i+1:]
+	}
 	if over := t.b.Len() - 64<<10; over > 0 {
 		t.b.Next(over)
 	}
 	return len(p), nil
 }
 
+func (t *tailBuffer) liveHeapKiB() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.liveMB << 10
+}
+
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.b.String()
+	return t.b.String() + string(t.partial)
 }
