@@ -11,6 +11,12 @@
 #   bench/run.sh profile  # CPU and allocation profiles of ingest, as pprof -top
 #   bench/run.sh gc       # traceproof serve under load with GODEBUG=gctrace=1,
 #                         # at --max-spans 1000000 and 100000: GC's share of its CPU
+#   bench/run.sh soak     # SOAK (default 10m) of sustained load at the full span
+#                         # cap (SOAK_MAX_SPANS=1000000, SOAK_WARMUP=1m) on an in-process sink and
+#                         # on traceproof serve, with concurrent waits, resets,
+#                         # dumps (and long-polls of serve's /api/v1/wait when it
+#                         # has one): RSS, goroutines/threads and open files
+#                         # sampled and judged flat (bench/soak); not a CI test
 #
 # Results go to $BENCH_OUT (default bench/out, not committed). Knobs, with
 # their defaults: BENCH_COUNT=6 BENCH_TIME=1s (go test -count/-benchtime),
@@ -243,8 +249,16 @@ gc)
 			END { printf "  %d GC cycles, %.2f CPU-s of GC work (STW + assist + background + idle marking)\n", cycles, cpu / 1000 }' "$logf" | tee -a "$out/gc.txt"
 	done
 	;;
+soak)
+	machine
+	build_tools
+	go build -o "$out/bin/soak" ./bench/soak
+	log "soak: ${SOAK:-10m} at a cap of ${SOAK_MAX_SPANS:-1000000} spans, in process and against traceproof serve"
+	"$out/bin/soak" -duration "${SOAK:-10m}" -warmup "${SOAK_WARMUP:-1m}" -max-spans "${SOAK_MAX_SPANS:-1000000}" -serve "$out/bin/traceproof" \
+		-out "$out/soak.json" | tee "$out/soak.md"
+	;;
 *)
-	echo "usage: bench/run.sh quick|full|profile" >&2
+	echo "usage: bench/run.sh quick|full|profile|gc|soak" >&2
 	exit 2
 	;;
 esac

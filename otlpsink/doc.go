@@ -35,4 +35,8 @@
 // correlation keys or ingest hook ([spanstore.New]); [WithHandler] mounts
 // other routes on the HTTP port, which is how traceproof serve adds its API
 // and live view.
+//
+// [WithOnRefused] reports every refusal as it happens (traceproof serve
+// prints a line for each); a gRPC method no signal is served on gets
+// Unimplemented with the methods that are.
 package otlpsink

@@ -27,6 +27,7 @@ func (s *Sink) newGRPCServer() *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(s.cfg.maxMessageBytes),
 		grpc.StatsHandler(compressionSeen{}),
+		grpc.UnknownServiceHandler(s.grpcUnknown),
 	)
 	for _, sig := range signals {
 		srv.RegisterService(&grpc.ServiceDesc{
@@ -55,7 +56,7 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 			}
 			if !s.tokenOK(got) {
 				msg := fmt.Sprintf("%s from %s: missing or wrong bearer token", sig.name, o.Sender)
-				s.recv.refused("unauthenticated", msg)
+				s.recv.refused(grpcSite(o, sig), "unauthenticated", msg)
 				return nil, status.Error(codes.Unauthenticated, "traceproof sink: missing or wrong \"authorization: Bearer <token>\" metadata")
 			}
 		}
@@ -67,15 +68,15 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 			// decompress); count it.
 			msg := fmt.Sprintf("%s from %s: %v", sig.name, o.Sender, status.Convert(err).Message())
 			if status.Code(err) == codes.ResourceExhausted {
-				s.recv.refused("too large", msg)
+				s.recv.refused(grpcSite(o, sig), "too large", msg)
 			} else {
-				s.recv.decodeError(msg)
+				s.recv.decodeError(grpcSite(o, sig), msg)
 			}
 			return nil, err
 		}
 		if m.err != nil {
 			msg := fmt.Sprintf("cannot decode OTLP %s request from %s: %v", sig.name, o.Sender, m.err)
-			s.recv.decodeError(msg)
+			s.recv.decodeError(grpcSite(o, sig), msg)
 			return nil, status.Error(codes.InvalidArgument, msg)
 		}
 		out, err := s.consume(ctx, sig, m.req, o)

@@ -31,7 +31,7 @@ func (s *Sink) newHTTPHandler() http.Handler {
 		mux.Handle(r.pattern, r.h)
 	}
 	mux.Handle("/", http.HandlerFunc(s.unknownPath))
-	return mux
+	return s.cleanPaths(mux)
 }
 
 // httpError is a refusal with the status the OTLP/HTTP spec names for it.
@@ -51,9 +51,9 @@ func (s *Sink) httpExport(sig signal) http.HandlerFunc {
 		}
 		if herr != nil {
 			if herr.reason == "" {
-				s.recv.decodeError(herr.msg)
+				s.recv.decodeError(httpSite(r), herr.msg)
 			} else {
-				s.recv.refused(herr.reason, herr.msg)
+				s.recv.refused(httpSite(r), herr.reason, herr.msg)
 			}
 			if herr.status == http.StatusMethodNotAllowed {
 				w.Header().Set("Allow", http.MethodPost)
@@ -139,7 +139,9 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: empty JSON body; want an OTLP/JSON export request", who)}
 	}
 	if o.Encoding == spanstore.EncodingJSON {
-		err = req.UnmarshalJSON(data)
+		if err = req.UnmarshalJSON(data); err != nil {
+			err = explainJSON(sig, data, err) // the field and the fix, not the parser's position dump
+		}
 	} else {
 		err = req.UnmarshalProto(data)
 	}
@@ -164,7 +166,7 @@ func (s *Sink) unknownPath(w http.ResponseWriter, r *http.Request) {
 		ctype = contentTypeProto
 	}
 	msg := fmt.Sprintf("%s %s from %s: not an OTLP path; %s", r.Method, r.URL.Path, r.RemoteAddr, pathHint)
-	s.recv.unknownPath(r.URL.Path, msg)
+	s.recv.unknownPath(httpSite(r), msg)
 	writeHTTPStatus(w, ctype, http.StatusNotFound, msg)
 }
 
@@ -182,7 +184,7 @@ func tooLarge(err error) bool {
 // writeHTTPStatus answers with a google.rpc.Status body in the request's
 // encoding, as OTLP/HTTP asks of error responses.
 func writeHTTPStatus(w http.ResponseWriter, ctype string, code int, msg string) {
-	st := &spb.Status{Code: int32(grpcCodeFor(code)), Message: "traceproof sink: " + msg}
+	st := &spb.Status{Code: int32(grpcCodeFor(code)), Message: "traceproof sink: " + strings.ToValidUTF8(msg, "\uFFFD")} // a path may not be UTF-8; protobuf strings must be
 	var body []byte
 	if ctype == contentTypeProto {
 		body, _ = proto.Marshal(st)

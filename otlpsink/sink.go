@@ -49,6 +49,7 @@ type config struct {
 	store              *spanstore.Store
 	handlers           []route
 	fault              faultConfig
+	onRefused          []func(Refusal)
 }
 
 type route struct {
@@ -117,7 +118,7 @@ func New(opts ...Option) (*Sink, error) {
 		c.store = spanstore.New()
 	}
 	s := &Sink{store: c.store, cfg: c}
-	s.recv.init()
+	s.recv.init(c.onRefused)
 	if err := s.fault.start(c.fault, c.store); err != nil {
 		return nil, err
 	}

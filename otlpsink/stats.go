@@ -23,11 +23,14 @@ type receiverCounters struct {
 	others     map[string]uint64
 	senders    map[string]*spanstore.SenderStats
 	lastErrors []string
+	// onRefused are the WithOnRefused callbacks, set once by init.
+	onRefused []func(Refusal)
 }
 
 const lastErrorsKept = 10
 
-func (c *receiverCounters) init() {
+func (c *receiverCounters) init(onRefused []func(Refusal)) {
+	c.onRefused = onRefused
 	c.refusedBy = map[string]uint64{}
 	c.unknownPaths = map[string]uint64{}
 	c.others = map[string]uint64{}
@@ -42,27 +45,31 @@ func (c *receiverCounters) errorSent(msg string) {
 }
 
 // refused records a request turned away before decoding.
-func (c *receiverCounters) refused(reason, msg string) {
+func (c *receiverCounters) refused(at site, reason, msg string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.refusedBy[reason]++
 	c.errorSent(msg)
+	c.mu.Unlock()
+	c.notify(at, reason, msg)
 }
 
 // decodeError records a request whose body did not decode.
-func (c *receiverCounters) decodeError(msg string) {
+func (c *receiverCounters) decodeError(at site, msg string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.decodeErrors++
 	c.errorSent(msg)
+	c.mu.Unlock()
+	c.notify(at, ReasonDecode, msg)
 }
 
-// unknownPath records an HTTP request to a path no signal is served on.
-func (c *receiverCounters) unknownPath(path, msg string) {
+// unknownPath records a request to an HTTP path or gRPC method no signal is
+// served on, counted by path.
+func (c *receiverCounters) unknownPath(at site, msg string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.unknownPaths[path]++
+	c.unknownPaths[at.path]++
 	c.errorSent(msg)
+	c.mu.Unlock()
+	c.notify(at, ReasonUnknownPath, msg)
 }
 
 // other records a metrics or logs request.

@@ -1,9 +1,7 @@
 package spanstore
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -109,28 +107,15 @@ func WriteTracesJSON(w io.Writer, td ptrace.Traces) error {
 // LoadOTLPJSON reads OTLP/JSON lines (one export request per line, as the
 // Collector's file exporter writes them) into the store, attributing them to
 // name. Lines holding metrics or logs are skipped. It returns the number of
-// spans loaded.
+// spans loaded. A line that does not load does not stop it: the others are
+// loaded, and the error lists every bad line by number (each a *LineError;
+// LoadOTLPJSONReport has them as a list).
 func (st *Store) LoadOTLPJSON(r io.Reader, name string) (int, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	var um ptrace.JSONUnmarshaler
-	origin := Origin{Sender: name, Transport: TransportFile, Encoding: EncodingJSON}
-	total := 0
-	for lineNo := 1; ; lineNo++ {
-		line, err := br.ReadBytes('\n')
-		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 && !isOtherSignal(trimmed) {
-			td, uerr := um.UnmarshalTraces(trimmed)
-			if uerr != nil {
-				return total, fmt.Errorf("%s:%d: not an OTLP/JSON traces line: %w", name, lineNo, uerr)
-			}
-			total += st.Ingest(td, origin).Accepted
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, fmt.Errorf("%s: %w", name, err)
-		}
+	rep, err := st.LoadOTLPJSONReport(r, name)
+	if err != nil {
+		return rep.Spans, err
 	}
+	return rep.Spans, rep.Err()
 }
 
 // isOtherSignal reports a file-exporter line that carries metrics or logs.

@@ -19,6 +19,15 @@ type TreeOptions struct {
 	Color bool
 	// Now, when set, lets the header say how long ago each trace arrived.
 	Now time.Time
+	// Kind shows each span's kind (internal, server, client, producer,
+	// consumer) after its name.
+	Kind bool
+	// Service shows each span's service.name beside its instance.
+	Service bool
+	// Times shows each span's start time (and each trace's date), in
+	// Location (time.Local when nil).
+	Times    bool
+	Location *time.Location
 }
 
 // WriteTree renders spans as one tree per trace: each span with its instance,
@@ -72,7 +81,7 @@ func (p *treePrinter) trace(id spanstore.TraceID, spans []spanstore.Span) {
 	instances := map[string]bool{}
 	for _, s := range spans {
 		byID[s.SpanID] = true
-		instances[s.Instance()] = true
+		instances[instanceLabel(&s)] = true
 	}
 	for _, s := range spans {
 		switch {
@@ -90,7 +99,7 @@ func (p *treePrinter) trace(id spanstore.TraceID, spans []spanstore.Span) {
 	for _, cs := range children {
 		slices.SortFunc(cs, byStart)
 	}
-	fmt.Fprintf(p.b, "%s %s (%s; %s)", p.c(ansiBold, "trace"), id, english.Plural(len(spans), "span"), strings.Join(slices.Sorted(maps.Keys(instances)), ", "))
+	fmt.Fprintf(p.b, "%s %s (%s; %s)%s", p.c(ansiBold, "trace"), id, english.Plural(len(spans), "span"), strings.Join(slices.Sorted(maps.Keys(instances)), ", "), p.traceDate(spans))
 	if !p.opt.Now.IsZero() {
 		last := slices.MaxFunc(spans, func(a, b spanstore.Span) int { return a.Received.Compare(b.Received) }).Received
 		fmt.Fprintf(p.b, " last arrival %s ago", p.opt.Now.Sub(last).Round(time.Millisecond))
@@ -120,8 +129,9 @@ func (p *treePrinter) span(s spanstore.Span, children map[spanstore.SpanID][]spa
 	case spanstore.StatusOK:
 		status = " ok"
 	}
-	fmt.Fprintf(p.b, "%s%s%s %s %s%s", indent, branch, p.c(ansiBold, s.Name),
-		p.c(ansiCyan, "["+s.Instance()+"]"), FormatDuration(s.Duration()), status)
+	x := p.extras(&s)
+	fmt.Fprintf(p.b, "%s%s%s%s %s %s%s%s", indent, branch, p.c(ansiBold, s.Name), x.kind,
+		p.c(ansiCyan, "["+x.label+"]"), x.start, FormatDuration(s.Duration()), status)
 	if len(s.Attributes) > 0 {
 		p.b.WriteString("  " + p.c(ansiDim, s.Attributes.String()))
 	}

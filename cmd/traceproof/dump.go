@@ -20,6 +20,7 @@ type dumpConfig struct {
 	traceID         string
 	format          string
 	correlationKeys string
+	dumpExtras
 }
 
 func newDumpFlags() (*flag.FlagSet, *dumpConfig) {
@@ -29,6 +30,7 @@ func newDumpFlags() (*flag.FlagSet, *dumpConfig) {
 	fs.StringVar(&c.traceID, "trace", "", "only the trace with this `ID` (32 hex digits)")
 	fs.StringVar(&c.format, "format", "tree", "output `FORMAT`: tree, json (OTLP/JSON lines, one per trace, which dump reads back), or html (one self-contained page: every trace on one timeline, coloured by instance)")
 	fs.StringVar(&c.correlationKeys, "correlation-keys", strings.Join(spanstore.DefaultCorrelationKeys(), ","), "comma-separated attribute `KEYS` whose value correlates a span with a task")
+	c.dumpExtras.addFlags(fs)
 	return fs, c
 }
 
@@ -40,8 +42,11 @@ Reads OTLP/JSON lines (one export request per line, {"resourceSpans":[...]}),
 as written by "traceproof serve --out", by a failing test into
 TRACEPROOF_DUMP_DIR, or by the OpenTelemetry Collector's file exporter, and
 renders the selected spans as one tree per trace. FILE "-" reads stdin.
-Lines holding metrics or logs are skipped. With --format html it writes one
-page that opens from disk: "traceproof dump F --format html > task.html".
+Lines holding metrics or logs are skipped. A line that does not load is
+reported on stderr by number, saying what is wrong with it, and the other
+lines are still shown; --strict makes that exit 1. With --format html it
+writes one page that opens from disk: "traceproof dump F --format html >
+task.html".
 
 Flags:
 `)
@@ -77,8 +82,9 @@ func (c *cli) dump(args []string) int {
 	}
 
 	st := spanstore.New(spanstore.WithCorrelationKeys(keys...))
+	var dmg damage
 	for _, name := range files {
-		if err := c.load(st, name); err != nil {
+		if err := c.load(st, name, &dmg); err != nil {
 			fmt.Fprintf(c.stderr, "traceproof dump: %v\n", err)
 			return exitError
 		}
@@ -91,7 +97,7 @@ func (c *cli) dump(args []string) int {
 	w := bufio.NewWriterSize(c.stdout, 64<<10)
 	switch cfg.format {
 	case "tree":
-		err = spantext.WriteTree(w, spans, spantext.TreeOptions{Color: useColor(c.stdout)})
+		err = spantext.WriteTree(w, spans, cfg.treeOptions(useColor(c.stdout)))
 	case "json":
 		for _, tr := range spansByTrace(spans) {
 			if err = spanstore.WriteOTLPJSON(w, tr.spans); err != nil {
@@ -113,6 +119,9 @@ func (c *cli) dump(args []string) int {
 		fmt.Fprintf(c.stderr, "traceproof dump: writing output: %v\n", err)
 		return exitError
 	}
+	if dmg.lines > 0 && cfg.strict {
+		return exitError
+	}
 	return exitOK
 }
 
@@ -132,12 +141,11 @@ func dumpTitle(files []string, f spanstore.Filter) string {
 	return title
 }
 
-// load reads one file (or stdin for "-") into st. Errors name the file, and
-// for a line that does not decode, the line number.
-func (c *cli) load(st *spanstore.Store, name string) error {
+// load reads one file (or stdin for "-") into st. Errors name the file; a
+// line that does not decode is reported by number and counted in d.
+func (c *cli) load(st *spanstore.Store, name string, d *damage) error {
 	if name == "-" {
-		_, err := st.LoadOTLPJSON(c.stdin, "<stdin>")
-		return err
+		return c.loadReport(st, c.stdin, "<stdin>", d)
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -147,8 +155,7 @@ func (c *cli) load(st *spanstore.Store, name string) error {
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s is a directory; name the dump files in it (e.g. %s)", name, filepath.Join(name, "*.otlp.json"))
 	}
-	_, err = st.LoadOTLPJSON(f, name)
-	return err
+	return c.loadReport(st, f, name, d)
 }
 
 // noSpansNote explains an empty selection: what the files do hold, and which

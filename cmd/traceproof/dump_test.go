@@ -131,20 +131,22 @@ func TestDumpBadInput(t *testing.T) {
 		corrupt := filepath.Join(dir, "corrupt.jsonl")
 		require.NoError(t, os.WriteFile(corrupt, append(append([]byte{}, data...), `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz`+"\n"...), 0o644))
 		code, out, errOut := runCLI(t, "", "dump", corrupt)
-		assert.Equal(t, exitError, code)
-		assert.Empty(t, out)
-		assert.Contains(t, errOut, "traceproof dump: "+corrupt+":2: not an OTLP/JSON traces line")
+		assert.Equal(t, exitOK, code, "a damaged file is rendered; only --strict fails")
+		assert.Contains(t, out, otherTask.traceID().String(), "the good line is shown")
+		assert.Contains(t, errOut, "traceproof dump: "+corrupt+":2: cut short")
 
-		// The real binary says the same and exits 1.
-		code, _, errOut = runBinary(t, "dump", corrupt)
+		// The real binary says the same, and with --strict exits 1.
+		code, out, errOut = runBinary(t, "dump", "--strict", corrupt)
 		assert.Equal(t, exitError, code)
-		t.Logf("dump of a corrupt file:\n%s", errOut)
-		assert.Contains(t, errOut, corrupt+":2: not an OTLP/JSON traces line")
+		assert.Contains(t, out, otherTask.traceID().String())
+		t.Logf("dump --strict of a corrupt file:\n%s", errOut)
+		assert.Contains(t, errOut, corrupt+":2: cut short")
 	})
 	t.Run("not json at all, on stdin", func(t *testing.T) {
 		code, _, errOut := runCLI(t, "\n\nhello\n", "dump", "-")
-		assert.Equal(t, exitError, code)
-		assert.Contains(t, errOut, "traceproof dump: <stdin>:3: not an OTLP/JSON traces line")
+		assert.Equal(t, exitOK, code)
+		assert.Contains(t, errOut, `traceproof dump: <stdin>:3:1: not JSON: the line starts with "hello"`)
+		assert.Contains(t, errOut, "<stdin>: 1 line did not load; no spans in its other lines")
 	})
 	t.Run("missing file", func(t *testing.T) {
 		missing := filepath.Join(dir, "missing.jsonl")

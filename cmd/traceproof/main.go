@@ -2,11 +2,12 @@
 // arrive and records them to a file (`traceproof serve`), and renders such
 // files as span trees (`traceproof dump`).
 //
-// Install it with
+// Install it from a clone of the repository with
 //
-//	go install github.com/traceproof/traceproof/cmd/traceproof@latest
+//	go install ./cmd/traceproof
 //
-// and see `traceproof help` or docs/cli.md for its usage.
+// (the module is not published, so a versioned `go install` cannot fetch
+// it), and see `traceproof help` or docs/cli.md for its usage.
 package main
 
 import (

@@ -133,6 +133,8 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		live = newLiveView(st, cfg.token)
 		opts = append(opts, live.options()...)
 	}
+	refusedOpt, printRefusals := serveRefusals(stderr) // each refusal on stderr as it happens
+	opts = append(opts, refusedOpt)
 	if cfg.token != "" {
 		opts = append(opts, otlpsink.WithToken(cfg.token))
 	}
@@ -223,6 +225,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 			code = exitError
 		}
 	}
+	printRefusals(sink.Stats())
 	fmt.Fprintf(stderr, "traceproof: stopped; %s%s\n", summary(sink.Stats()), outNote)
 	for i, rs := range sink.FaultStats() {
 		fmt.Fprintf(stderr, "traceproof: fault %s answered %s of the %d it selected from\n",

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,10 @@ import (
 	"testing"
 	"time"
 )
+
+// progress is where Build says what it is doing: stderr, which go test
+// passes through while the tests of a package run.
+var progress io.Writer = os.Stderr
 
 // TaskerPackage is the import path of the tasker binary.
 const TaskerPackage = "github.com/traceproof/traceproof/e2e/tasker/cmd/tasker"
@@ -71,15 +76,26 @@ func Build(ctx context.Context, dir string) (string, error) {
 	cmd.Dir = root
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// The first build on a fresh machine downloads and compiles every
+	// dependency and takes minutes; say so, so a silent test run does not
+	// look hung.
+	fmt.Fprintf(progress, "traceproof e2e: building the reference system (go build %s); the first build on a fresh machine downloads and compiles its dependencies and takes minutes, later ones seconds\n", TaskerPackage)
+	began := time.Now()
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", TaskerPackage, err, out.String())
 	}
+	fmt.Fprintf(progress, "traceproof e2e: built the reference system in %s\n", time.Since(began).Round(100*time.Millisecond))
 	final := filepath.Join(dir, name)
 	if err := os.Rename(tmpPath, final); err != nil {
 		return "", err
 	}
 	return final, nil
 }
+
+// defaultBuildTimeout bounds a build of the tasker binary (before
+// TRACEPROOF_TIMEOUT_SCALE): a first build on a fresh machine compiles every
+// dependency.
+const defaultBuildTimeout = 10 * time.Minute
 
 var built struct {
 	once sync.Once
@@ -100,7 +116,7 @@ func BuildOnce(tb testing.TB) string {
 			}
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), scale(10*time.Minute))
+		ctx, cancel := context.WithTimeout(context.Background(), scale(defaultBuildTimeout))
 		defer cancel()
 		root, err := moduleRoot(ctx)
 		if err != nil {
