@@ -2,7 +2,7 @@
 # Checks what the documentation promises, as far as a script can:
 #
 #  1. every environment variable the code and scripts read is in the table of
-#     docs/env-table.md (or in README.md): Go string literals naming
+#     README.md (its environment table): Go string literals naming
 #     TRACEPROOF_* and TASKER_* variables (the constants os.Getenv is called
 #     with), any other os.Getenv/os.LookupEnv("NAME") outside tests, the
 #     ${NAME:-default} knobs of the scripts, and the ${env:NAME} of the YAML
@@ -31,7 +31,7 @@ mapfile -t all_md < <(git ls-files '*.md')
 mapfile -t go_files < <(git ls-files '*.go' | grep -v '/testdata/')
 mapfile -t scripts < <(git ls-files '*.sh' Makefile .ci/run)
 mapfile -t yamls < <(git ls-files '*.yaml' '*.yml')
-table=docs/env-table.md
+table=README.md
 
 # --- 1. environment variables ---------------------------------------------
 # Variables of the toolchain and the system, which the scripts and tests use
