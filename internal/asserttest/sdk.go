@@ -22,6 +22,17 @@ import (
 // service.instance.id. With sync, each span is exported as it ends instead.
 func SDKWorker(t testing.TB, sink *otlpsink.Sink, proto, instance string, sync bool) trace.Tracer {
 	t.Helper()
+	if sync {
+		return SDKWorkerBatching(t, sink, proto, instance, 0)
+	}
+	return SDKWorkerBatching(t, sink, proto, instance, 20*time.Millisecond)
+}
+
+// SDKWorkerBatching is SDKWorker whose batch span processor exports every
+// timeout (0: each span as it ends), for tests whose assertions depend on
+// how spans are batched.
+func SDKWorkerBatching(t testing.TB, sink *otlpsink.Sink, proto, instance string, timeout time.Duration) trace.Tracer {
+	t.Helper()
 	ctx := context.Background()
 	var exp sdktrace.SpanExporter
 	var err error
@@ -40,8 +51,8 @@ func SDKWorker(t testing.TB, sink *otlpsink.Sink, proto, instance string, sync b
 		t.Fatal(err)
 	}
 	res := resource.NewSchemaless(attribute.String("service.name", "tasker-core"), attribute.String("service.instance.id", instance))
-	processor := sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(20*time.Millisecond))
-	if sync {
+	processor := sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(timeout))
+	if timeout == 0 {
 		processor = sdktrace.WithSyncer(exp)
 	}
 	tp := sdktrace.NewTracerProvider(processor, sdktrace.WithResource(res))
