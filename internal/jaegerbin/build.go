@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/traceproof/traceproof/internal/proc"
 )
 
 // Version is the Jaeger release the tests build and run.
@@ -131,7 +133,7 @@ func buildJaeger(ctx context.Context) (path string, compiled bool, err error) {
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
 		return "", false, fmt.Errorf("jaeger build dir: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".build.lock"))
+	unlock, err := proc.LockFile(ctx, filepath.Join(dir, ".build.lock"))
 	if err != nil {
 		return "", false, fmt.Errorf("jaeger build lock: %w", err)
 	}

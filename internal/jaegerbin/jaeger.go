@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/traceproof/traceproof/internal/proc"
 )
 
 // readyLine is what Jaeger (an OpenTelemetry Collector distribution) logs
@@ -53,7 +55,7 @@ type Jaeger struct {
 	otlpGRPC, otlpHTTP   string
 	queryHTTP, queryGRPC string
 	configPath, logPath  string
-	log                  *lineRing
+	log                  *proc.LineRing
 
 	exited  chan struct{}
 	waitErr error
@@ -81,7 +83,7 @@ func (j *Jaeger) ConfigPath() string { return j.configPath }
 func (j *Jaeger) LogPath() string { return j.logPath }
 
 // LogTail returns the last n lines of Jaeger's output (all kept when n <= 0).
-func (j *Jaeger) LogTail(n int) string { return j.log.tail(n) }
+func (j *Jaeger) LogTail(n int) string { return j.log.Tail(n) }
 
 // Done is closed when the process has exited.
 func (j *Jaeger) Done() <-chan struct{} { return j.exited }
@@ -189,7 +191,7 @@ func startOnce(ctx context.Context, cfg Config, attempt int) (*Jaeger, error) {
 	}
 	j := &Jaeger{
 		otlpGRPC: ports[0], otlpHTTP: ports[1], queryHTTP: ports[2], queryGRPC: ports[3],
-		log:    newLineRing(keptLogLines),
+		log:    proc.NewLineRing(keptLogLines),
 		exited: make(chan struct{}),
 	}
 	dir := cfg.Dir
@@ -214,7 +216,7 @@ func startOnce(ctx context.Context, cfg Config, attempt int) (*Jaeger, error) {
 
 	// Not exec.CommandContext: ctx bounds the start, Stop ends the process.
 	cmd := exec.Command(cfg.BinPath, "--config", j.configPath)
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = proc.SysProcAttr()
 	j.cmd = cmd
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -256,7 +258,7 @@ func startOnce(ctx context.Context, cfg Config, attempt int) (*Jaeger, error) {
 		_ = j.Stop(context.Background())
 		err := fmt.Errorf("jaeger %s (attempt %d, otlp grpc %s, query %s, config %s): %s\n--- jaeger log tail ---\n%s",
 			cfg.BinPath, attempt, j.otlpGRPC, j.queryHTTP, j.configPath, reason, j.LogTail(40))
-		if j.log.contains("address already in use") {
+		if j.log.Contains("address already in use") {
 			err = fmt.Errorf("%w: %w", errPortTaken, err)
 		}
 		return nil, err
@@ -298,7 +300,7 @@ func (j *Jaeger) readLog(r io.ReadCloser, file *os.File, ready, done chan struct
 	isReady := false
 	for sc.Scan() {
 		line := sc.Text()
-		j.log.add(line)
+		j.log.Add(line)
 		if file != nil {
 			_, _ = file.WriteString(line + "\n")
 		}
@@ -308,7 +310,7 @@ func (j *Jaeger) readLog(r io.ReadCloser, file *os.File, ready, done chan struct
 		}
 	}
 	if sc.Err() != nil {
-		j.log.add("[jaegerbin: log line too long, rest of the output not kept: " + sc.Err().Error() + "]")
+		j.log.Add("[jaegerbin: log line too long, rest of the output not kept: " + sc.Err().Error() + "]")
 		_, _ = io.Copy(io.Discard, r) // never block Jaeger on a full pipe
 	}
 }
@@ -327,7 +329,7 @@ func (j *Jaeger) stop(ctx context.Context) error {
 		return fmt.Errorf("jaeger had already exited: %v\n--- jaeger log tail ---\n%s", j.waitErr, j.LogTail(20))
 	default:
 	}
-	if err := signalGroup(j.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+	if err := proc.SignalGroup(j.cmd.Process.Pid, syscall.SIGTERM); err != nil {
 		_ = j.cmd.Process.Kill()
 	}
 	var deadline <-chan time.Time
@@ -345,7 +347,7 @@ func (j *Jaeger) stop(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-deadline:
 	}
-	_ = signalGroup(j.cmd.Process.Pid, syscall.SIGKILL)
+	_ = proc.SignalGroup(j.cmd.Process.Pid, syscall.SIGKILL)
 	<-j.exited
 	return fmt.Errorf("jaeger did not exit after SIGTERM; killed\n--- jaeger log tail ---\n%s", j.LogTail(20))
 }

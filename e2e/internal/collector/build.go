@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/traceproof/traceproof/internal/proc"
 )
 
 // BinName is the file name of the Collector distribution in e2e/otelcol.
@@ -93,7 +95,7 @@ func buildCollector(ctx context.Context) (string, error) {
 	}
 	out := filepath.Join(dir, BinName)
 
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".build.lock"))
+	unlock, err := proc.LockFile(ctx, filepath.Join(dir, ".build.lock"))
 	if err != nil {
 		return "", fmt.Errorf("collector build lock: %w", err)
 	}

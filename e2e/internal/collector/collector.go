@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/traceproof/traceproof/internal/proc"
 )
 
 // readyLine is what the Collector's service logs once every pipeline and
@@ -86,7 +88,7 @@ type Collector struct {
 	grpcAddr string
 	httpAddr string
 	logPath  string
-	log      *lineRing
+	log      *proc.LineRing
 
 	exited  chan struct{} // closed once the process has been reaped
 	waitErr error         // cmd.Wait's result, readable after exited
@@ -109,7 +111,7 @@ func (c *Collector) LogPath() string { return c.logPath }
 // LogTail returns the last n lines of the Collector's output (stdout and
 // stderr, interleaved as written); n <= 0 returns every line kept in memory
 // (the last 2000).
-func (c *Collector) LogTail(n int) string { return c.log.tail(n) }
+func (c *Collector) LogTail(n int) string { return c.log.Tail(n) }
 
 // Done is closed when the Collector process has exited, whether by Stop or
 // on its own.
@@ -176,7 +178,7 @@ func startOnce(ctx context.Context, cfg Config, attempt int) (*Collector, error)
 	c := &Collector{
 		grpcAddr: ports[0],
 		httpAddr: ports[1],
-		log:      newLineRing(keptLogLines),
+		log:      proc.NewLineRing(keptLogLines),
 		exited:   make(chan struct{}),
 	}
 
@@ -196,7 +198,7 @@ func startOnce(ctx context.Context, cfg Config, attempt int) (*Collector, error)
 	// life, which Stop ends.
 	cmd := exec.Command(cfg.BinPath, args...)
 	cmd.Env = env
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = proc.SysProcAttr()
 	c.cmd = cmd
 
 	// One pipe for stdout and stderr: the Collector logs to stderr and the
@@ -250,7 +252,7 @@ func startOnce(ctx context.Context, cfg Config, attempt int) (*Collector, error)
 		_ = c.Stop(context.Background())
 		err := fmt.Errorf("collector (attempt %d, grpc %s, http %s, config %s): %s\n--- collector log tail ---\n%s",
 			attempt, c.grpcAddr, c.httpAddr, cfg.ConfigPath, reason, c.LogTail(40))
-		if c.log.contains("address already in use") {
+		if c.log.Contains("address already in use") {
 			err = fmt.Errorf("%w: %w", errPortTaken, err)
 		}
 		return nil, err
@@ -291,7 +293,7 @@ func (c *Collector) readLog(r io.ReadCloser, file *os.File, ready, done chan str
 	isReady := false
 	for sc.Scan() {
 		line := sc.Text()
-		c.log.add(line)
+		c.log.Add(line)
 		if file != nil {
 			_, _ = file.WriteString(line + "\n")
 		}
@@ -303,7 +305,7 @@ func (c *Collector) readLog(r io.ReadCloser, file *os.File, ready, done chan str
 	// A line over 1 MiB stops the scanner; keep draining so the Collector
 	// never blocks writing to a full pipe.
 	if sc.Err() != nil {
-		c.log.add("[collector package: log line too long, rest of the output not kept: " + sc.Err().Error() + "]")
+		c.log.Add("[collector package: log line too long, rest of the output not kept: " + sc.Err().Error() + "]")
 		_, _ = io.Copy(io.Discard, r)
 	}
 }
@@ -324,7 +326,7 @@ func (c *Collector) stop(ctx context.Context) error {
 		return c.exitedOnItsOwn()
 	default:
 	}
-	if err := signalGroup(c.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+	if err := proc.SignalGroup(c.cmd.Process.Pid, syscall.SIGTERM); err != nil {
 		_ = c.cmd.Process.Kill()
 	}
 	var deadline <-chan time.Time
@@ -342,7 +344,7 @@ func (c *Collector) stop(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-deadline:
 	}
-	_ = signalGroup(c.cmd.Process.Pid, syscall.SIGKILL)
+	_ = proc.SignalGroup(c.cmd.Process.Pid, syscall.SIGKILL)
 	<-c.exited
 	return fmt.Errorf("collector did not exit after SIGTERM; killed\n--- collector log tail ---\n%s", c.LogTail(20))
 }

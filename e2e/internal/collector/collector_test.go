@@ -333,22 +333,3 @@ func TestStartNeedsSinkEndpoint(t *testing.T) {
 		t.Fatalf("got %v, want an error naming SinkEndpoint", err)
 	}
 }
-
-func TestLineRing(t *testing.T) {
-	r := newLineRing(3)
-	if got := r.tail(0); got != "" {
-		t.Fatalf("empty ring tail = %q", got)
-	}
-	for i := 1; i <= 5; i++ {
-		r.add(fmt.Sprint(i))
-	}
-	if got, want := r.tail(0), "3\n4\n5\n"; got != want {
-		t.Errorf("tail(0) = %q, want %q", got, want)
-	}
-	if got, want := r.tail(2), "4\n5\n"; got != want {
-		t.Errorf("tail(2) = %q, want %q", got, want)
-	}
-	if !r.contains("4") || r.contains("1") {
-		t.Error("contains: wrong answer for kept/dropped lines")
-	}
-}

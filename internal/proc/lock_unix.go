@@ -1,6 +1,6 @@
 //go:build unix
 
-package collector
+package proc
 
 import (
 	"context"
@@ -8,14 +8,14 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive flock on path, waiting for it until ctx is
+// LockFile takes an exclusive flock on path, waiting for it until ctx is
 // done, and returns the function that releases it.
 //
-// It serialises Collector builds across processes: go test ./... runs
-// several test binaries at once, and two cold builds of the Collector on the
+// It serialises builds of a program across processes: go test ./... runs
+// several test binaries at once, and two cold builds on the
 // same cache compile every package twice side by side (Go's build cache does
 // not deduplicate work in progress), doubling a multi-minute build.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+func LockFile(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

@@ -1,22 +1,26 @@
-package collector
+// Package proc holds what the tests' helper processes (the Collector,
+// Jaeger) share: a ring of their last output lines, a cross-process build
+// lock, and process-group signalling.
+package proc
 
 import (
 	"strings"
 	"sync"
 )
 
-// lineRing keeps the last lines of the Collector's output in memory, so a
+// LineRing keeps the last lines of a child process's output in memory, so a
 // failing test can print them without reading the log file back.
-type lineRing struct {
+type LineRing struct {
 	mu    sync.Mutex
 	lines []string
 	next  int // where the next line goes once the ring is full
 	full  bool
 }
 
-func newLineRing(n int) *lineRing { return &lineRing{lines: make([]string, 0, n)} }
+func NewLineRing(n int) *LineRing { return &LineRing{lines: make([]string, 0, n)} }
 
-func (r *lineRing) add(line string) {
+// Add keeps line, forgetting the oldest once full.
+func (r *LineRing) Add(line string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.full {
@@ -30,9 +34,9 @@ func (r *lineRing) add(line string) {
 	r.next = (r.next + 1) % len(r.lines)
 }
 
-// tail returns the last n lines (all kept lines when n <= 0), oldest first,
+// Tail returns the last n lines (all kept lines when n <= 0), oldest first,
 // newline-terminated.
-func (r *lineRing) tail(n int) string {
+func (r *LineRing) Tail(n int) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ordered := r.lines
@@ -48,8 +52,8 @@ func (r *lineRing) tail(n int) string {
 	return strings.Join(ordered, "\n") + "\n"
 }
 
-// contains reports whether any kept line contains s.
-func (r *lineRing) contains(s string) bool {
+// Contains reports whether any kept line contains s.
+func (r *LineRing) Contains(s string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, l := range r.lines {

@@ -1,9 +1,0 @@
-//go:build !unix
-
-package collector
-
-import "context"
-
-// lockFile is a no-op without flock: concurrent builds are still correct,
-// only slower.
-func lockFile(context.Context, string) (func(), error) { return func() {}, nil }
