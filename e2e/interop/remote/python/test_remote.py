@@ -159,7 +159,9 @@ class RemoteAPITest(unittest.TestCase):
 
     def test_spans_and_stats(self):
         corr = create_task("rust", "spans")
-        self.assertPassed(api("/api/v1/wait", {"query": {"name": "finalize_task", "correlation": corr}, "timeout": dur(30)}))
+        # Wait for more spans than the limit: finalize_task alone does not mean
+        # the workers' spans have arrived (they come from other processes).
+        self.assertPassed(api("/api/v1/wait", {"query": {"correlation": corr}, "count": 4, "timeout": dur(30)}))
         status, body = api("/api/v1/spans", {"query": {"correlation": corr}, "limit": 3})
         self.assertEqual(status, 200, body)
         self.assertEqual(len(body["spans"]), 3)
