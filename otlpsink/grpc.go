@@ -7,7 +7,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed requests
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/stats"
@@ -16,17 +18,20 @@ import (
 	"github.com/traceproof/traceproof/spanstore"
 )
 
-// The gRPC services are registered by hand rather than through pdata's
-// RegisterGRPCServer so that a body that does not decode is answered with
-// InvalidArgument, as the OTLP spec asks (grpc-go would say Internal), and so
-// that decode errors and oversized requests are counted. Decoding is still
-// pdata's: grpcMsg only adapts pdata's request types to the codec pdata
-// registers for gRPC.
+// The gRPC services are registered by hand, with a codec that does not
+// decode at all: rawCodec hands each handler the request's bytes and sends
+// the bytes the handler encoded. Decoding happens in the handler, like the
+// HTTP transport's, so a body that does not decode is answered with
+// InvalidArgument, as the OTLP spec asks (a failing codec makes grpc-go say
+// Internal), decode errors and oversized requests are counted, and the
+// trace signal can decode straight into the store (spanstore's IngestProto)
+// without building pdata first.
 
 func (s *Sink) newGRPCServer() *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(s.cfg.maxMessageBytes),
 		grpc.StatsHandler(compressionSeen{}),
+		grpc.ForceServerCodecV2(rawCodec{}),
 	)
 	for _, sig := range signals {
 		srv.RegisterService(&grpc.ServiceDesc{
@@ -59,9 +64,8 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 				return nil, status.Error(codes.Unauthenticated, "traceproof sink: missing or wrong \"authorization: Bearer <token>\" metadata")
 			}
 		}
-		m := &grpcMsg{req: sig.newReq()}
-		err := dec(m)
-		if err != nil {
+		var req rawMessage
+		if err := dec(&req); err != nil {
 			// grpc-go has already answered (ResourceExhausted for an
 			// oversized message, Internal for a body that did not
 			// decompress); count it.
@@ -73,16 +77,20 @@ func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error
 			}
 			return nil, err
 		}
-		if m.err != nil {
-			msg := fmt.Sprintf("cannot decode OTLP %s request from %s: %v", sig.name, o.Sender, m.err)
+		// Decoding is synchronous and keeps nothing of the body, so the
+		// buffer goes back to grpc-go's pool as soon as it is done.
+		resp, err := sig.export(s, req.buf.ReadOnlyData(), o)
+		req.buf.Free()
+		if err != nil {
+			msg := fmt.Sprintf("cannot decode OTLP %s request from %s: %v", sig.name, o.Sender, err)
 			s.recv.decodeError(msg)
 			return nil, status.Error(codes.InvalidArgument, msg)
 		}
-		resp, err := sig.consume(s, m.req, o).MarshalProto()
+		b, err := resp.MarshalProto()
 		if err != nil {
 			return nil, status.Error(codes.Internal, err.Error())
 		}
-		return &grpcMsg{resp: resp}, nil
+		return &rawMessage{buf: mem.SliceBuffer(b)}, nil
 	}
 }
 
@@ -93,23 +101,37 @@ func (s *Sink) tokenOK(header string) bool {
 	return subtle.ConstantTimeCompare([]byte(header), []byte(want)) == 1
 }
 
-// grpcMsg satisfies the method set pdata's gRPC codec looks for, so requests
-// are decoded by pdata and responses sent as the bytes pdata encoded. A decode
-// error is kept rather than returned: grpc-go would answer it with Internal
-// before the handler could say InvalidArgument.
-type grpcMsg struct {
-	req  exportRequest
-	err  error
-	resp []byte
+// rawMessage is a request or response as bytes on the wire.
+type rawMessage struct{ buf mem.Buffer }
+
+// rawCodec is the server's only codec. It never fails: whether a request
+// decodes is for the handler to say.
+type rawCodec struct{}
+
+var _ encoding.CodecV2 = rawCodec{}
+
+// Name is "proto" so that it serves the content subtype OTLP clients send
+// (application/grpc and application/grpc+proto).
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(*rawMessage)
+	if !ok {
+		return nil, fmt.Errorf("traceproof sink: cannot send a %T", v)
+	}
+	return mem.BufferSlice{m.buf}, nil
 }
 
-func (m *grpcMsg) UnmarshalProto(b []byte) error {
-	m.err = m.req.UnmarshalProto(b)
+// Unmarshal keeps a reference to the request's buffer (copying only when
+// grpc-go holds the message in several buffers); the handler frees it.
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(*rawMessage)
+	if !ok {
+		return fmt.Errorf("traceproof sink: cannot receive into a %T", v)
+	}
+	m.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
 	return nil
 }
-
-func (m *grpcMsg) SizeProto() int              { return len(m.resp) }
-func (m *grpcMsg) MarshalProto(buf []byte) int { return copy(buf, m.resp) }
 
 // compressionSeen records each request's grpc-encoding, which grpc-go keeps
 // out of the incoming metadata and shows only to stats handlers.

@@ -128,21 +128,16 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 	if int64(len(data)) > max {
 		return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body inflates to over %d bytes", who, max)}
 	}
-	req := sig.newReq()
 	if len(data) == 0 && o.Encoding == spanstore.EncodingJSON {
 		// jsoniter's message for this is unreadable; an empty protobuf body
 		// is a valid empty request, an empty JSON body is not.
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: empty JSON body; want an OTLP/JSON export request", who)}
 	}
-	if o.Encoding == spanstore.EncodingJSON {
-		err = req.UnmarshalJSON(data)
-	} else {
-		err = req.UnmarshalProto(data)
-	}
+	resp, err := sig.export(s, data, *o)
 	if err != nil {
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: cannot decode OTLP %s %s: %v", who, sig.name, o.Encoding, err)}
 	}
-	return sig.consume(s, req, *o), nil
+	return resp, nil
 }
 
 func tooLarge(err error) bool {

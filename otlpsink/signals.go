@@ -8,13 +8,14 @@ import (
 	"github.com/traceproof/traceproof/spanstore"
 )
 
-// exportRequest and exportResponse are what pdata's OTLP request and response
-// types of every signal have in common; the transports need nothing more.
+// exportRequest is what pdata's OTLP request types of every signal have in
+// common.
 type exportRequest interface {
 	UnmarshalProto([]byte) error
 	UnmarshalJSON([]byte) error
 }
 
+// exportResponse is what the transports need of a response.
 type exportResponse interface {
 	MarshalProto() ([]byte, error)
 	MarshalJSON() ([]byte, error)
@@ -25,8 +26,17 @@ type signal struct {
 	name    string // "traces", for messages
 	service string // gRPC service name
 	path    string // HTTP path
-	newReq  func() exportRequest
-	consume func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse
+	// export decodes a request body in o.Encoding and consumes it. An error
+	// means the body does not decode; nothing of it was kept.
+	export func(s *Sink, body []byte, o spanstore.Origin) (exportResponse, error)
+}
+
+// decodePdata decodes body into req in the encoding o names.
+func decodePdata(req exportRequest, body []byte, o spanstore.Origin) error {
+	if o.Encoding == spanstore.EncodingJSON {
+		return req.UnmarshalJSON(body)
+	}
+	return req.UnmarshalProto(body)
 }
 
 var signals = []signal{
@@ -34,39 +44,51 @@ var signals = []signal{
 		name:    "traces",
 		service: "opentelemetry.proto.collector.trace.v1.TraceService",
 		path:    "/v1/traces",
-		newReq:  func() exportRequest { return ptraceotlp.NewExportRequest() },
-		consume: func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse {
-			td := req.(ptraceotlp.ExportRequest).Traces()
-			res := s.store.Ingest(td, o)
-			for _, h := range s.cfg.onTraces {
-				h(td, o)
-			}
-			resp := ptraceotlp.NewExportResponse()
-			if res.Rejected > 0 {
-				resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
-				resp.PartialSuccess().SetErrorMessage(res.RejectReason)
-			}
-			return resp
-		},
+		export:  exportTraces,
 	},
 	{
 		name:    "metrics",
 		service: "opentelemetry.proto.collector.metrics.v1.MetricsService",
 		path:    "/v1/metrics",
-		newReq:  func() exportRequest { return pmetricotlp.NewExportRequest() },
-		consume: func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse {
-			s.recv.other(o, req.(pmetricotlp.ExportRequest).Metrics().DataPointCount(), 0)
-			return pmetricotlp.NewExportResponse()
+		export: func(s *Sink, body []byte, o spanstore.Origin) (exportResponse, error) {
+			req := pmetricotlp.NewExportRequest()
+			if err := decodePdata(req, body, o); err != nil {
+				return nil, err
+			}
+			s.recv.other(o, req.Metrics().DataPointCount(), 0)
+			return pmetricotlp.NewExportResponse(), nil
 		},
 	},
 	{
 		name:    "logs",
 		service: "opentelemetry.proto.collector.logs.v1.LogsService",
 		path:    "/v1/logs",
-		newReq:  func() exportRequest { return plogotlp.NewExportRequest() },
-		consume: func(s *Sink, req exportRequest, o spanstore.Origin) exportResponse {
-			s.recv.other(o, 0, req.(plogotlp.ExportRequest).Logs().LogRecordCount())
-			return plogotlp.NewExportResponse()
+		export: func(s *Sink, body []byte, o spanstore.Origin) (exportResponse, error) {
+			req := plogotlp.NewExportRequest()
+			if err := decodePdata(req, body, o); err != nil {
+				return nil, err
+			}
+			s.recv.other(o, 0, req.Logs().LogRecordCount())
+			return plogotlp.NewExportResponse(), nil
 		},
 	},
+}
+
+// exportTraces stores a trace request.
+func exportTraces(s *Sink, body []byte, o spanstore.Origin) (exportResponse, error) {
+	req := ptraceotlp.NewExportRequest()
+	if err := decodePdata(req, body, o); err != nil {
+		return nil, err
+	}
+	td := req.Traces()
+	res := s.store.Ingest(td, o)
+	for _, h := range s.cfg.onTraces {
+		h(td, o)
+	}
+	resp := ptraceotlp.NewExportResponse()
+	if res.Rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
+		resp.PartialSuccess().SetErrorMessage(res.RejectReason)
+	}
+	return resp, nil
 }
