@@ -27,8 +27,20 @@ func (s *Sink) newHTTPHandler() http.Handler {
 	for _, sig := range signals {
 		mux.Handle(sig.path, s.httpExport(sig))
 	}
+	catchAll := true
 	for _, r := range s.cfg.handlers {
 		mux.Handle(r.pattern, r.h)
+		catchAll = catchAll && r.pattern != "/"
+	}
+	if catchAll {
+		// An exporter configured with a wrong path (posting to "/" instead
+		// of "/v1/traces") shows in Stats rather than only in its own logs.
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			msg := fmt.Sprintf("%s %s from %s: no OTLP signal is served on this path; OTLP/HTTP exporters post to /v1/traces, /v1/metrics and /v1/logs",
+				r.Method, r.URL.Path, r.RemoteAddr)
+			s.recv.unknownPath(r.URL.Path, msg)
+			http.Error(w, "traceproof sink: "+msg, http.StatusNotFound)
+		})
 	}
 	return mux
 }

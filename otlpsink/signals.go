@@ -74,16 +74,26 @@ var signals = []signal{
 	},
 }
 
-// exportTraces stores a trace request.
+// exportTraces stores a trace request. OTLP/protobuf goes straight into the
+// store (Store.IngestProto) unless a WithOnTraces hook needs the request as
+// pdata, or a test chose pdata's decoder; OTLP/JSON is always pdata's.
 func exportTraces(s *Sink, body []byte, o spanstore.Origin) (exportResponse, error) {
-	req := ptraceotlp.NewExportRequest()
-	if err := decodePdata(req, body, o); err != nil {
-		return nil, err
-	}
-	td := req.Traces()
-	res := s.store.Ingest(td, o)
-	for _, h := range s.cfg.onTraces {
-		h(td, o)
+	var res spanstore.IngestResult
+	if o.Encoding == spanstore.EncodingProto && !s.cfg.pdataDecoder && len(s.cfg.onTraces) == 0 {
+		var err error
+		if res, err = s.store.IngestProto(body, o); err != nil {
+			return nil, err
+		}
+	} else {
+		req := ptraceotlp.NewExportRequest()
+		if err := decodePdata(req, body, o); err != nil {
+			return nil, err
+		}
+		td := req.Traces()
+		res = s.store.Ingest(td, o)
+		for _, h := range s.cfg.onTraces {
+			h(td, o)
+		}
 	}
 	resp := ptraceotlp.NewExportResponse()
 	if res.Rejected > 0 {

@@ -47,6 +47,10 @@ type config struct {
 	onTraces           []func(ptrace.Traces, spanstore.Origin)
 	store              *spanstore.Store
 	handlers           []route
+	// pdataDecoder makes OTLP/protobuf trace requests go through pdata, the
+	// reference decoder, instead of Store.IngestProto (tests and benchmarks
+	// compare the two; see export_test.go).
+	pdataDecoder bool
 }
 
 type route struct {
