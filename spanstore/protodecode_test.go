@@ -165,17 +165,28 @@ func TestDirectDefersExoticEncodings(t *testing.T) {
 	overlong := func(v byte) []byte { // ten bytes, bits past the 64th set
 		return []byte{0x80 | v, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7e}
 	}
-	cases := map[string][]byte{
-		"group":           request(span(1, 1, "g").tag(60, 3).varint(1, 5).tag(60, 4)),
-		"nested groups":   request(span(1, 2, "g").tag(60, 3).tag(61, 3).fixed32(2, 1).tag(61, 4).tag(60, 4)),
-		"overlong varint": request(span(1, 3, "v").tag(fSpanKind, 0).raw(overlong(2)...)),
-		"field number 2^32+5 reads as 5 in pdata": request(span(1, 4, "n").raw(protowire.AppendVarint(nil, (1<<32+5)<<3|2)...).raw(1, 'x')),
+	cases := []struct {
+		name     string
+		body     []byte
+		accepted bool // by pdata
+	}{
+		// pdata skips empty groups, but refuses a group with a field in it
+		// or one that ends its message (its ConsumeUnknown stops early).
+		{"empty group", request(span(1, 1, "g").tag(60, 3).tag(60, 4).varint(fSpanKind, 1)), true},
+		{"nested empty groups", request(span(1, 2, "g").tag(60, 3).tag(61, 3).tag(61, 4).tag(60, 4).varint(fSpanKind, 1)), true},
+		{"group ending its message", request(span(1, 3, "g").tag(60, 3).tag(60, 4)), false},
+		{"group with a field", request(span(1, 4, "g").tag(60, 3).varint(1, 5).tag(60, 4).varint(fSpanKind, 1)), false},
+		{"overlong varint", request(span(1, 5, "v").tag(fSpanKind, 0).raw(overlong(2)...)), true},
+		{"field number 2^32+5 reads as 5 in pdata", request(span(1, 6, "n").raw(protowire.AppendVarint(nil, (1<<32+5)<<3|2)...).raw(1, 'x')), true},
 	}
-	for name, body := range cases {
-		t.Run(name, func(t *testing.T) {
-			v := diffCase(t, body)[0]
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := diffCase(t, c.body)[0]
 			if !v.deferred {
 				t.Fatalf("want the request left to pdata; err=%v", v.err)
+			}
+			if (v.err == nil) != c.accepted {
+				t.Fatalf("pdata accepted=%v, want %v (err %v)", v.err == nil, c.accepted, v.err)
 			}
 		})
 	}
