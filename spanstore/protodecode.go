@@ -106,6 +106,30 @@ type protoDecoder struct {
 	resWire, scopeWire []byte
 	resID, scopeID     uint32
 	haveRes, haveScope bool
+
+	// names caches interned keys and names: spans repeat the same few, and
+	// comparing with the one cached in their slot is cheaper than hashing.
+	names [256]cachedName
+}
+
+type cachedName struct {
+	s  string // the interned copy
+	id uint32
+}
+
+// intern returns the interner's ID of b.
+func (d *protoDecoder) intern(b []byte) uint32 {
+	n := len(b)
+	if n == 0 {
+		return 0 // the interner's ID of ""
+	}
+	c := &d.names[(n*7+int(b[0])*3+int(b[n-1]))&(len(d.names)-1)]
+	if c.s == unsafeString(b) {
+		return c.id
+	}
+	id := d.st.strs.ID(unsafeString(b))
+	*c = cachedName{d.st.strs.Get(id), id}
+	return id
 }
 
 // forget drops the references into the request.
@@ -491,7 +515,7 @@ func (d *protoDecoder) span(buf []byte, ri, si uint32, keep bool) (bool, error) 
 		st.batch.reject(string(name))
 		return false, nil
 	}
-	r.name = st.strs.ID(unsafeString(name))
+	r.name = d.intern(name)
 	r.traceState = b.bytes(traceState)
 	r.statusMsg = b.bytes(statusMsg)
 	seq := st.nextSeq()
@@ -556,7 +580,7 @@ func (d *protoDecoder) event(buf []byte) error {
 		}
 	}
 	e.a1 = uint32(len(b.attrs))
-	e.name = d.st.strs.ID(unsafeString(name))
+	e.name = d.intern(name)
 	b.events = append(b.events, e)
 	return nil
 }
@@ -660,7 +684,7 @@ func (d *protoDecoder) attr(buf []byte) error {
 		return err
 	}
 	b := &d.st.b
-	a := attr{key: d.st.strs.ID(unsafeString(key)), kind: v.kind}
+	a := attr{key: d.intern(key), kind: v.kind}
 	switch v.kind {
 	case KindString, KindBytes:
 		a.num = uint64(b.bytes(v.raw))

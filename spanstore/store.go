@@ -21,6 +21,8 @@ func DefaultCorrelationKeys() []string { return []string{"correlation_id", "task
 // DefaultMaxSpans is the span cap when no WithMaxSpans option is given.
 const DefaultMaxSpans = 1_000_000
 
+// chunkSize is the number of records in a chunk; a store capped below it
+// uses chunks of its cap (at least 16), so a small store is small.
 const chunkSize = 4096
 
 // Store is an indexed, bounded span store with event-driven waiting. A Sink
@@ -67,6 +69,7 @@ type Store struct {
 	// Records live in fixed-size chunks so appending never copies the store and
 	// evicting a whole chunk frees it. Seqs [head, next) are live.
 	chunks    [][]spanRec
+	chunkLen  uint64    // records a chunk holds
 	freeChunk []spanRec // an evicted chunk, for add to fill again
 	firstSeq  uint64    // seq of chunks[0][0]
 	head      uint64
@@ -92,11 +95,22 @@ type scopeEntry struct{ scope Scope }
 type traceEntry struct {
 	seqs  []uint64 // ascending
 	corrs []string // correlation values attached to the whole trace
+	// Room for what most traces hold, so that a trace costs one allocation.
+	seqsBuf  [2]uint64
+	corrsBuf [2]string
+}
+
+func newTraceEntry() *traceEntry {
+	te := &traceEntry{}
+	te.seqs, te.corrs = te.seqsBuf[:0], te.corrsBuf[:0]
+	return te
 }
 
 type corrEntry struct {
 	key    string
 	traces []TraceID // in order of attachment
+	// Room for the traces of a typical task: one allocation per value.
+	tracesBuf [4]TraceID
 }
 
 // Option configures a Store.
@@ -151,6 +165,7 @@ func newStore(c config) *Store {
 	}
 	st := &Store{
 		maxSpans:  c.maxSpans,
+		chunkLen:  uint64(min(chunkSize, max(16, c.maxSpans))),
 		corrKeys:  c.corrKeys,
 		strs:      arena.NewInterner(),
 		resIdx:    make(map[string]uint32),
@@ -180,10 +195,12 @@ func (st *Store) CorrelationKeys() []string { return slices.Clone(st.corrKeys) }
 
 func (st *Store) clear() {
 	st.chunks, st.freeChunk = nil, nil
-	st.attrSlab = arena.New[attr](attrBlock)
-	st.eventSlab = arena.New[eventRec](eventBlock)
-	st.linkSlab = arena.New[linkRec](linkBlock)
-	st.strSlab = arena.New[byte](strBlock)
+	// Slab blocks shrink with the chunks of a small store.
+	scale := func(n, least int) int { return max(least, n*int(st.chunkLen)/chunkSize) }
+	st.attrSlab = arena.New[attr](scale(attrBlock, 64))
+	st.eventSlab = arena.New[eventRec](scale(eventBlock, 32))
+	st.linkSlab = arena.New[linkRec](scale(linkBlock, 16))
+	st.strSlab = arena.New[byte](scale(strBlock, 4096))
 	st.extra = make(map[uint64][]Value)
 	st.firstSeq = st.next
 	st.head = st.next
@@ -335,14 +352,14 @@ func quoteName(s string) string { return "\"" + s + "\"" }
 func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 	seq := st.next
 	st.next++
-	if len(st.chunks) == 0 || len(st.chunks[len(st.chunks)-1]) == chunkSize {
+	if len(st.chunks) == 0 || uint64(len(st.chunks[len(st.chunks)-1])) == st.chunkLen {
 		if len(st.chunks) == 0 {
 			st.firstSeq = seq
 		}
 		c := st.freeChunk
 		st.freeChunk = nil
 		if c == nil {
-			c = make([]spanRec, 0, chunkSize)
+			c = make([]spanRec, 0, st.chunkLen)
 		}
 		st.chunks = append(st.chunks, c)
 	}
@@ -353,7 +370,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 	st.byName[r.name] = append(st.byName[r.name], seq)
 	te := st.traces[r.traceID]
 	if te == nil {
-		te = &traceEntry{}
+		te = newTraceEntry()
 		st.traces[r.traceID] = te
 	}
 	te.seqs = append(te.seqs, seq)
@@ -371,6 +388,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 			// that alive after the span is evicted.
 			v = strings.Clone(v)
 			ce = &corrEntry{key: v}
+			ce.traces = ce.tracesBuf[:0]
 			st.corr[v] = ce
 		}
 		te.corrs = append(te.corrs, ce.key)
@@ -411,7 +429,7 @@ func (st *Store) rec(seq uint64) *spanRec {
 		return nil
 	}
 	off := seq - st.firstSeq
-	return &st.chunks[off/chunkSize][off%chunkSize]
+	return &st.chunks[off/st.chunkLen][off%st.chunkLen]
 }
 
 // evict drops the oldest spans while the store is over its cap. Each evicted
@@ -450,11 +468,11 @@ func (st *Store) evict() {
 		*r = spanRec{}
 		st.head++
 		st.stats.evicted++
-		if st.head-st.firstSeq == chunkSize {
+		if st.head-st.firstSeq == st.chunkLen {
 			st.freeChunk = st.chunks[0][:0]
 			st.chunks[0] = nil
 			st.chunks = st.chunks[1:]
-			st.firstSeq += chunkSize
+			st.firstSeq += st.chunkLen
 		}
 	}
 }
