@@ -1,6 +1,7 @@
 package otlpsink
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -127,7 +129,13 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 	default:
 		return nil, &httpError{http.StatusUnsupportedMediaType, "content encoding", fmt.Sprintf("%s: unsupported Content-Encoding %q; use gzip or none", who, enc)}
 	}
-	data, err := io.ReadAll(body)
+	buf := getBodyBuffer()
+	defer putBodyBuffer(buf)
+	if n := r.ContentLength; n > 0 && n <= max && !o.Compressed {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants room for its EOF read
+	}
+	_, err = buf.ReadFrom(body)
+	data := buf.Bytes()
 	if err != nil {
 		if tooLarge(err) {
 			return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body over %d bytes", who, max)}
@@ -150,6 +158,25 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: cannot decode OTLP %s %s: %v", who, sig.name, o.Encoding, err)}
 	}
 	return resp, nil
+}
+
+// Request bodies are read into pooled buffers: decoding is synchronous and
+// keeps nothing of the body (the direct decoder and pdata copy what they
+// keep), so a buffer is free again once the request is answered, and a busy
+// receiver reads every body without allocating.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody bounds the buffers kept: a rare huge request does not pin
+// its memory.
+const maxPooledBody = 4 << 20
+
+func getBodyBuffer() *bytes.Buffer { return bodyBuffers.Get().(*bytes.Buffer) }
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBody {
+		b.Reset()
+		bodyBuffers.Put(b)
+	}
 }
 
 func tooLarge(err error) bool {
