@@ -9,13 +9,13 @@ import (
 
 // The store keeps spans in a compact, pointer-free form: attribute keys, span
 // and event names are interned to uint32 IDs; every other string of a span
-// lives in one run of bytes and is referenced by offset and length; event and
-// link attributes follow the span's own; and all of that payload lives in the
-// Store's slabs (slab.go), addressed by (block, offset). A span costs no
-// allocation of its own and nothing the garbage collector has to scan: about
-// 820 bytes for a typical span, where keeping pdata costs ~1.9 KiB and dozens
-// of pointers (docs/BENCHMARKS.md). Public Span values are built from records
-// on demand.
+// lives in one run of bytes (once, if the span repeats it) and is referenced
+// by offset and length; event and link attributes follow the span's own; and
+// all of that payload lives in the Store's slabs (internal/arena), addressed
+// by (block, offset). A span costs no allocation of its own and nothing the
+// garbage collector has to scan: about 790 bytes for a typical span, where
+// keeping pdata costs ~1.9 KiB and dozens of pointers (docs/BENCHMARKS.md).
+// Public Span values are built from records on demand.
 
 // strRef packs an offset and length into strs.
 type strRef uint64

@@ -37,7 +37,7 @@ type Store struct {
 	// interned after newStore never are, so it never needs to grow.
 	isCorr []bool
 
-	// Record payloads (see slab.go); extra holds the rare slice and map
+	// Record payloads (see internal/arena); extra holds the rare slice and map
 	// attribute values by seq.
 	attrSlab  arena.Slab[attr]
 	eventSlab arena.Slab[eventRec]
