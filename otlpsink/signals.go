@@ -95,10 +95,15 @@ func exportTraces(s *Sink, body []byte, o spanstore.Origin) (exportResponse, err
 			h(td, o)
 		}
 	}
-	resp := ptraceotlp.NewExportResponse()
-	if res.Rejected > 0 {
-		resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
-		resp.PartialSuccess().SetErrorMessage(res.RejectReason)
+	if res.Rejected == 0 {
+		return emptyTraceResponse, nil
 	}
+	resp := ptraceotlp.NewExportResponse()
+	resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
+	resp.PartialSuccess().SetErrorMessage(res.RejectReason)
 	return resp, nil
 }
+
+// emptyTraceResponse answers a request whose every span was stored; it is
+// only ever encoded, never changed.
+var emptyTraceResponse = ptraceotlp.NewExportResponse()
