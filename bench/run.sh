@@ -10,7 +10,7 @@
 #                         # exporter) and Jaeger v2 (in-memory) under the same
 #                         # load, in one run: each filled with 1M spans first
 #                         # (full and evicting), then measured with 100-span and
-#                         # 1-span requests over gRPC and HTTP
+#                         # then 1-span requests, over gRPC and over HTTP
 #   bench/run.sh profile  # CPU and allocation profiles of ingest, as pprof -top
 #   bench/run.sh gc       # traceproof serve under load with GODEBUG=gctrace=1,
 #                         # at --max-spans 1000000 and 100000: GC's share of its CPU
@@ -128,19 +128,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# measure NAME PROTO ROUND WARMUP DURATION RESULTS [BATCH [FILL]]: one receiver
-# process, one load run against it.
+# measure NAME PROTO ROUND WARMUP DURATION RESULTS [BATCHES [FILL]]: one receiver
+# process, filled with FILL spans, then one load run per batch size against it
+# (each with traces of its own).
 measure() {
-	local name="$1" proto="$2" round="$3" warmup="$4" duration="$5" results="$6" batch="${7:-100}" fill="${8:-0}"
+	local name="$1" proto="$2" round="$3" warmup="$4" duration="$5" results="$6" batches="${7:-100}" fill="${8:-0}"
 	local ports gport hport addr logf="$out/logs/$name-$proto-$round.log"
 	ports=($("$out/bin/loadgen" freeport 2))
 	gport="${ports[0]}" hport="${ports[1]}"
 	addr="127.0.0.1:$gport"
 	[[ "$proto" == http ]] && addr="127.0.0.1:$hport"
 	start_receiver "$name" "$gport" "$hport" "$logf"
-	local rc=0
-	"$out/bin/loadgen" run -name "$name" -proto "$proto" -round "$round" -addr "$addr" -pid "$receiver_pid" \
-		-conns "${CONNS:-4}" -batch "$batch" -fill "$fill" -warmup "$warmup" -duration "$duration" -out "$results" || rc=$?
+	local rc=0 batch i=0
+	for batch in $batches; do
+		log "round $round: $name over $proto, $batch spans a request"
+		"$out/bin/loadgen" run -name "$name" -proto "$proto" -round "$round" -addr "$addr" -pid "$receiver_pid" \
+			-conns "${CONNS:-4}" -batch "$batch" -fill "$fill" -first-seq "$((i * 1000000000))" \
+			-warmup "$warmup" -duration "$duration" -out "$results" || { rc=$?; break; }
+		fill=0 i=$((i + 1))
+	done
 	local src=0
 	stop_receiver || src=$?
 	if ((rc != 0)); then
@@ -200,12 +206,9 @@ full)
 	results="$out/comparison.jsonl"
 	rm -f "$results"
 	for round in $(seq "${ROUNDS:-3}"); do
-		for batch in ${BATCHES:-100 1}; do
-			for proto in ${PROTOS:-grpc http}; do
-				for name in $receivers; do
-					log "round $round: $name over $proto, $batch spans a request"
-					measure "$name" "$proto" "$round" "${WARMUP:-2s}" "${DURATION:-6s}" "$results" "$batch" "${FILL:-1000000}"
-				done
+		for proto in ${PROTOS:-grpc http}; do
+			for name in $receivers; do
+				measure "$name" "$proto" "$round" "${WARMUP:-2s}" "${DURATION:-6s}" "$results" "${BATCHES:-100 1}" "${FILL:-1000000}"
 			done
 		done
 	done

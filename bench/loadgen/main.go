@@ -105,6 +105,7 @@ func runCmd(args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "measured window")
 	maxSpans := fs.Int64("spans", 0, "end the measured window once this many spans were accepted (0: no limit)")
 	fill := fs.Int64("fill", 0, "send this many spans in 100-span requests before the warm-up, unmeasured")
+	firstSeq := fs.Uint64("first-seq", 0, "number requests (and so traces and tasks) from `N`: runs against one receiver must not overlap")
 	pid := fs.Int("pid", 0, "receiver process ID to measure (0: none)")
 	round := fs.Int("round", 1, "round number, for the report")
 	ready := fs.Duration("ready-timeout", 60*time.Second, "how long to wait for the receiver to accept a first request")
@@ -138,6 +139,7 @@ func runCmd(args []string) error {
 		return err
 	}
 	var seq atomic.Uint64
+	seq.Store(*firstSeq)
 	deadline := time.Now().Add(*ready)
 	for {
 		err := probe.send(context.Background(), tpl.Request(seq.Add(1)))
