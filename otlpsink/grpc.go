@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/traceproof/traceproof/spanstore"
@@ -32,7 +31,6 @@ import (
 func (s *Sink) newGRPCServer() *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(s.cfg.maxMessageBytes),
-		grpc.StatsHandler(compressionSeen{}),
 		grpc.ForceServerCodecV2(rawCodec{}),
 		// Workers keep their stacks between requests: a new goroutine per
 		// request would grow its stack for the decoder every time (6% of the
@@ -53,13 +51,13 @@ func (s *Sink) newGRPCServer() *grpc.Server {
 func (s *Sink) grpcExport(sig signal) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
 	return func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
 		o := spanstore.Origin{Transport: spanstore.TransportGRPC, Encoding: spanstore.EncodingProto}
-		if a, ok := ctx.Value(peerKey{}).(string); ok {
-			o.Sender = a
-		} else if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			o.Sender = p.Addr.String()
 		}
-		if c, ok := ctx.Value(compressionKey{}).(*string); ok && *c != "" && *c != "identity" {
-			o.Compressed = true
+		// grpc-go keeps grpc-encoding out of the incoming metadata; the
+		// stream it puts in the context says it.
+		if c, ok := grpc.ServerTransportStreamFromContext(ctx).(interface{ RecvCompress() string }); ok {
+			o.Compressed = c.RecvCompress() != "" && c.RecvCompress() != "identity"
 		}
 		if s.cfg.token != "" {
 			var got string
@@ -174,34 +172,3 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	}
 	return nil
 }
-
-// compressionSeen records each request's grpc-encoding, which grpc-go keeps
-// out of the incoming metadata and shows only to stats handlers, and each
-// connection's peer address, rendered once per connection rather than once
-// per request.
-type compressionSeen struct{}
-
-type compressionKey struct{}
-
-type peerKey struct{}
-
-func (compressionSeen) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
-	return context.WithValue(ctx, compressionKey{}, new(string))
-}
-
-func (compressionSeen) HandleRPC(ctx context.Context, s stats.RPCStats) {
-	if h, ok := s.(*stats.InHeader); ok {
-		if c, ok := ctx.Value(compressionKey{}).(*string); ok {
-			*c = h.Compression
-		}
-	}
-}
-
-func (compressionSeen) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
-	if info.RemoteAddr != nil {
-		ctx = context.WithValue(ctx, peerKey{}, info.RemoteAddr.String())
-	}
-	return ctx
-}
-
-func (compressionSeen) HandleConn(context.Context, stats.ConnStats) {}
