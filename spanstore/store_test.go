@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,14 +48,24 @@ func traces(specs ...spanSpec) ptrace.Traces {
 		sp.SetName(s.name)
 		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(epoch.Add(s.start)))
 		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(epoch.Add(s.start + time.Millisecond)))
-		_ = sp.Attributes().FromRaw(s.attrs)
-		for name, attrs := range s.events {
+		putSorted(sp.Attributes(), s.attrs)
+		for _, name := range slices.Sorted(maps.Keys(s.events)) {
 			e := sp.Events().AppendEmpty()
 			e.SetName(name)
-			_ = e.Attributes().FromRaw(attrs)
+			putSorted(e.Attributes(), s.events[name])
 		}
 	}
 	return td
+}
+
+// putSorted adds attrs in key order: a Go map's order changes from run to
+// run, and tests compare rendered attributes.
+func putSorted(m pcommon.Map, attrs map[string]any) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		if err := m.PutEmpty(k).FromRaw(attrs[k]); err != nil {
+			panic(err)
+		}
+	}
 }
 
 var apiOrigin = spanstore.Origin{Sender: "test", Transport: spanstore.TransportAPI}
