@@ -3,6 +3,7 @@ module github.com/traceproof/traceproof
 go 1.26.0
 
 require (
+	github.com/VictoriaMetrics/easyproto v1.2.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/google/go-cmp v0.7.0

@@ -4,10 +4,13 @@
 #   bench/run.sh quick    # a few seconds plus build time: every in-process
 #                         # benchmark once on small sizes, and loadgen against
 #                         # traceproof serve for ~2s; fails if anything is broken
-#   bench/run.sh full     # the numbers in docs/BENCHMARKS.md: in-process
-#                         # benchmarks through benchstat, then traceproof, the
-#                         # Collector's OTLP receiver (nop exporter) and Jaeger v2
-#                         # (in-memory) under the same load, in one run
+#   bench/run.sh full     # the numbers in docs/BENCHMARKS.md (~15 min on 2 cores):
+#                         # in-process benchmarks through benchstat, then
+#                         # traceproof, the Collector's OTLP receiver (nop
+#                         # exporter) and Jaeger v2 (in-memory) under the same
+#                         # load, in one run: each filled with 1M spans first
+#                         # (full and evicting), then measured with 100-span and
+#                         # then 1-span requests, over gRPC and over HTTP
 #   bench/run.sh profile  # CPU and allocation profiles of ingest, as pprof -top
 #   bench/run.sh gc       # traceproof serve under load with GODEBUG=gctrace=1,
 #                         # at --max-spans 1000000 and 100000: GC's share of its CPU
@@ -19,9 +22,9 @@
 #                         # sampled and judged flat (bench/soak); not a CI test
 #
 # Results go to $BENCH_OUT (default bench/out, not committed). Knobs, with
-# their defaults: BENCH_COUNT=6 BENCH_TIME=1s (go test -count/-benchtime),
-# ROUNDS=3 DURATION=10s WARMUP=2s CONNS=4 PROTOS="grpc http"
-# RECEIVERS="traceproof otelcol jaeger". Peers are built on demand: the
+# their defaults: BENCH_COUNT=3 BENCH_TIME=1s (go test -count/-benchtime),
+# ROUNDS=3 DURATION=6s WARMUP=2s FILL=1000000 CONNS=4 PROTOS="grpc http"
+# BATCHES="100 1" RECEIVERS="traceproof otelcol jaeger". Peers are built on demand: the
 # Collector by e2e/otelcol/build.sh, Jaeger v1.76.0 in a scratch module under
 # ~/.cache/traceproof/jaeger-v1.76.0 (TRACEPROOF_JAEGER_CACHE; shared with the
 # tests' internal/jaegerbin; the first build takes many minutes).
@@ -139,19 +142,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# measure NAME PROTO ROUND WARMUP DURATION RESULTS: one receiver process, one
-# load run against it.
+# measure NAME PROTO ROUND WARMUP DURATION RESULTS [BATCHES [FILL]]: one receiver
+# process, filled with FILL spans, then one load run per batch size against it
+# (each with traces of its own).
 measure() {
-	local name="$1" proto="$2" round="$3" warmup="$4" duration="$5" results="$6"
+	local name="$1" proto="$2" round="$3" warmup="$4" duration="$5" results="$6" batches="${7:-100}" fill="${8:-0}"
 	local ports gport hport addr logf="$out/logs/$name-$proto-$round.log"
 	ports=($("$out/bin/loadgen" freeport 2))
 	gport="${ports[0]}" hport="${ports[1]}"
 	addr="127.0.0.1:$gport"
 	[[ "$proto" == http ]] && addr="127.0.0.1:$hport"
 	start_receiver "$name" "$gport" "$hport" "$logf"
-	local rc=0
-	"$out/bin/loadgen" run -name "$name" -proto "$proto" -round "$round" -addr "$addr" -pid "$receiver_pid" \
-		-conns "${CONNS:-4}" -warmup "$warmup" -duration "$duration" -out "$results" || rc=$?
+	local rc=0 batch i=0
+	for batch in $batches; do
+		log "round $round: $name over $proto, $batch spans a request"
+		"$out/bin/loadgen" run -name "$name" -proto "$proto" -round "$round" -addr "$addr" -pid "$receiver_pid" \
+			-conns "${CONNS:-4}" -batch "$batch" -fill "$fill" -first-seq "$((i * 1000000000))" \
+			-warmup "$warmup" -duration "$duration" -out "$results" || { rc=$?; break; }
+		fill=0 i=$((i + 1))
+	done
 	local src=0
 	stop_receiver || src=$?
 	if ((rc != 0)); then
@@ -180,9 +189,11 @@ go_bench() {
 	log "in-process benchmarks (go test -bench, count=$count, benchtime=$benchtime${short:+, -short})"
 	go test -run='^$' -bench=. -count="$count" -benchtime="$benchtime" $short -timeout=60m ./otlpsink/ | tee "$out/go-bench.txt"
 	go tool benchstat "otlpsink=$out/go-bench.txt" >"$out/benchstat.txt"
-	# Decode floor against full ingest, side by side.
+	# pdata's decode alone, pdata + Ingest and IngestProto, side by side.
 	go tool benchstat -filter '.name:Receive' -col /op "otlpsink=$out/go-bench.txt" >"$out/benchstat-receive.txt"
-	cat "$out/benchstat.txt" "$out/benchstat-receive.txt"
+	# The two decoders into full, evicting stores.
+	go tool benchstat -filter '.name:IngestGrowth' -col /decoder "otlpsink=$out/go-bench.txt" >"$out/benchstat-growth.txt"
+	cat "$out/benchstat.txt" "$out/benchstat-receive.txt" "$out/benchstat-growth.txt"
 }
 
 case "$mode" in
@@ -200,7 +211,7 @@ quick)
 	;;
 full)
 	machine
-	go_bench "${BENCH_COUNT:-6}" "${BENCH_TIME:-1s}" ""
+	go_bench "${BENCH_COUNT:-3}" "${BENCH_TIME:-1s}" ""
 	log "building the receivers"
 	build_tools
 	receivers="${RECEIVERS:-traceproof otelcol jaeger}"
@@ -211,20 +222,19 @@ full)
 	for round in $(seq "${ROUNDS:-3}"); do
 		for proto in ${PROTOS:-grpc http}; do
 			for name in $receivers; do
-				log "round $round: $name over $proto"
-				measure "$name" "$proto" "$round" "${WARMUP:-2s}" "${DURATION:-10s}" "$results"
+				measure "$name" "$proto" "$round" "${WARMUP:-2s}" "${DURATION:-6s}" "$results" "${BATCHES:-100 1}" "${FILL:-1000000}"
 			done
 		done
 	done
 	"$out/bin/loadgen" report "$results" | tee "$out/comparison.md"
 	;;
 profile)
-	log "CPU and allocation profiles of decode + ingest (100-span batches)"
-	go test -run='^$' -bench='Receive/batch=100/op=ingest' -benchtime=5s \
+	log "CPU and allocation profiles of IngestProto (100-span batches)"
+	go test -run='^$' -bench='Receive/batch=100/op=direct' -benchtime=5s \
 		-cpuprofile "$out/ingest.cpu" -memprofile "$out/ingest.mem" -o "$out/bin/otlpsink.test" ./otlpsink/
 	go tool pprof -top -nodecount=40 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null | tee "$out/ingest-cpu-top.txt"
 	go tool pprof -top -cum -nodecount=40 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null >"$out/ingest-cpu-cum.txt"
-	go tool pprof -top -cum -focus='Store..Ingest' -nodecount=30 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null >"$out/ingest-cpu-store.txt"
+	go tool pprof -top -cum -focus='Store..IngestProto' -nodecount=30 "$out/bin/otlpsink.test" "$out/ingest.cpu" 2>/dev/null >"$out/ingest-cpu-store.txt"
 	go tool pprof -top -sample_index=alloc_space -nodecount=25 "$out/bin/otlpsink.test" "$out/ingest.mem" 2>/dev/null >"$out/ingest-alloc-top.txt"
 	echo "profiles and pprof -top output in $out" >&2
 	;;

@@ -82,8 +82,18 @@ func tracesProto(t *testing.T, traceByte byte, name, corr string) []byte {
 	return b
 }
 
-func TestHTTPRawRequests(t *testing.T) {
-	sink := otlpsink.Start(t)
+// forEachDecoder runs f once with each of the sink's OTLP/protobuf trace
+// decoders.
+func forEachDecoder(t *testing.T, f func(t *testing.T, decoder otlpsink.Option)) {
+	for _, d := range otlpsink.Decoders {
+		t.Run("decoder="+d.Name, func(t *testing.T) { f(t, d.Opt) })
+	}
+}
+
+func TestHTTPRawRequests(t *testing.T) { forEachDecoder(t, testHTTPRawRequests) }
+
+func testHTTPRawRequests(t *testing.T, decoder otlpsink.Option) {
+	sink := otlpsink.Start(t, decoder)
 	url := sink.HTTPURL() + "/v1/traces"
 
 	resp, body := post(t, url, "application/json", tracesJSON("0102030405060708090a0b0c0d0e0f10", "0102030405060708", "json-span", "c-json"))
@@ -114,8 +124,10 @@ func TestHTTPRawRequests(t *testing.T) {
 // TestBadInput sends each kind of bad request and checks the status the OTLP
 // spec names, a message saying what was wrong, a count in Stats, and that the
 // sink still holds what it had and still accepts new spans.
-func TestBadInput(t *testing.T) {
-	sink := otlpsink.Start(t, otlpsink.WithMaxMessageBytes(64<<10))
+func TestBadInput(t *testing.T) { forEachDecoder(t, testBadInput) }
+
+func testBadInput(t *testing.T, decoder otlpsink.Option) {
+	sink := otlpsink.Start(t, decoder, otlpsink.WithMaxMessageBytes(64<<10))
 	url := sink.HTTPURL() + "/v1/traces"
 	resp, body := post(t, url, "application/x-protobuf", tracesProto(t, 1, "before", "keep"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
@@ -184,8 +196,10 @@ func assertStillServing(t *testing.T, sink *otlpsink.Sink, marker string) {
 	require.Len(t, sink.Store().Correlated("after-"+marker), 1)
 }
 
-func TestZeroIDsArePartialSuccess(t *testing.T) {
-	sink := otlpsink.Start(t)
+func TestZeroIDsArePartialSuccess(t *testing.T) { forEachDecoder(t, testZeroIDsArePartialSuccess) }
+
+func testZeroIDsArePartialSuccess(t *testing.T, decoder otlpsink.Option) {
+	sink := otlpsink.Start(t, decoder)
 	body := tracesJSON("00000000000000000000000000000000", "0102030405060708", "zero-trace", "z")
 	resp, b := post(t, sink.HTTPURL()+"/v1/traces", "application/json", body)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -203,8 +217,10 @@ func grpcConn(t *testing.T, sink *otlpsink.Sink) *grpc.ClientConn {
 	return cc
 }
 
-func TestGRPCBadInput(t *testing.T) {
-	sink := otlpsink.Start(t, otlpsink.WithMaxMessageBytes(64<<10))
+func TestGRPCBadInput(t *testing.T) { forEachDecoder(t, testGRPCBadInput) }
+
+func testGRPCBadInput(t *testing.T, decoder otlpsink.Option) {
+	sink := otlpsink.Start(t, decoder, otlpsink.WithMaxMessageBytes(64<<10))
 	cc := grpcConn(t, sink)
 	ctx := context.Background()
 	resp, body := post(t, sink.HTTPURL()+"/v1/traces", "application/x-protobuf", tracesProto(t, 1, "before", "keep"))
@@ -238,8 +254,10 @@ func TestGRPCBadInput(t *testing.T) {
 	assert.EqualValues(t, 1, st.Refused["too large"])
 }
 
-func TestMetricsAndLogsAccepted(t *testing.T) {
-	sink := otlpsink.Start(t)
+func TestMetricsAndLogsAccepted(t *testing.T) { forEachDecoder(t, testMetricsAndLogsAccepted) }
+
+func testMetricsAndLogsAccepted(t *testing.T, decoder otlpsink.Option) {
+	sink := otlpsink.Start(t, decoder)
 	md := pmetric.NewMetrics()
 	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 	m.SetName("events_routed")
@@ -270,8 +288,10 @@ func TestMetricsAndLogsAccepted(t *testing.T) {
 	assert.EqualValues(t, 4, st.Requests)
 }
 
-func TestToken(t *testing.T) {
-	sink := otlpsink.Start(t, otlpsink.WithToken("s3cret"))
+func TestToken(t *testing.T) { forEachDecoder(t, testToken) }
+
+func testToken(t *testing.T, decoder otlpsink.Option) {
+	sink := otlpsink.Start(t, decoder, otlpsink.WithToken("s3cret"))
 	body := tracesProto(t, 1, "x", "tok")
 	resp, b := post(t, sink.HTTPURL()+"/v1/traces", "application/x-protobuf", body)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)

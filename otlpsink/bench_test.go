@@ -38,7 +38,8 @@ func bigStore() (int, string) {
 	return 1_000_000, "1M"
 }
 
-// feeder decodes stamped requests of one template, as a receiver does.
+// feeder stamps requests of one template and decodes them, as a receiver
+// does.
 type feeder struct {
 	tpl *spangen.Template
 	buf []byte
@@ -50,23 +51,47 @@ func newFeeder(spans int) *feeder {
 	return &feeder{tpl: tpl, buf: tpl.Bytes()}
 }
 
-// next stamps and decodes the next request.
-func (f *feeder) next(tb testing.TB) ptrace.Traces {
+// bytes stamps the next request and returns it encoded.
+func (f *feeder) bytes() []byte {
 	f.tpl.Stamp(f.buf, f.seq)
 	f.seq++
+	return f.buf
+}
+
+// next stamps and decodes the next request with pdata.
+func (f *feeder) next(tb testing.TB) ptrace.Traces {
 	req := ptraceotlp.NewExportRequest()
-	if err := req.UnmarshalProto(f.buf); err != nil {
+	if err := req.UnmarshalProto(f.bytes()); err != nil {
 		tb.Fatal(err)
 	}
 	return req.Traces()
 }
 
-// fill ingests n spans (a multiple of 100) into st.
+// The decoders a receiver can ingest with: direct (Store.IngestProto, the
+// sink's default) and pdata (UnmarshalProto, then Store.Ingest: the
+// reference, and how the sink decoded before).
+var decoders = []string{"direct", "pdata"}
+
+// ingest stamps the next request and stores it with the decoder named.
+func (f *feeder) ingest(tb testing.TB, st *spanstore.Store, decoder string) {
+	var r spanstore.IngestResult
+	if decoder == "direct" {
+		var err error
+		if r, err = st.IngestProto(f.bytes(), benchOrigin); err != nil {
+			tb.Fatal(err)
+		}
+	} else {
+		r = st.Ingest(f.next(tb), benchOrigin)
+	}
+	if r.Rejected > 0 {
+		tb.Fatalf("rejected %d spans: %s", r.Rejected, r.RejectReason)
+	}
+}
+
+// fill ingests n spans (a multiple of the template's) into st.
 func (f *feeder) fill(tb testing.TB, st *spanstore.Store, n int) {
 	for range n / f.tpl.Spans() {
-		if r := st.Ingest(f.next(tb), benchOrigin); r.Rejected > 0 {
-			tb.Fatalf("rejected %d spans: %s", r.Rejected, r.RejectReason)
-		}
+		f.ingest(tb, st, "direct")
 	}
 }
 
@@ -82,40 +107,36 @@ func reportCPU(b *testing.B, cpu0 time.Duration, spans int) {
 	}
 }
 
-// BenchmarkReceive compares decoding an OTLP request alone (pdata's
-// UnmarshalProto: the floor any Go receiver pays) with decode + Store.Ingest
-// (convert to compact records, intern, index by trace, name and
-// correlation). Compare the two with: benchstat -col /op.
+// BenchmarkReceive compares, on the same stamped requests: op=decode,
+// pdata's UnmarshalProto alone (the floor any pdata-based Go receiver pays,
+// the Collector's included); op=pdata, that decode followed by Store.Ingest
+// (convert to compact records, intern, index by trace, name and correlation);
+// and op=direct, Store.IngestProto, which does all of it straight from the
+// bytes. Compare them with: benchstat -col /op.
 //
-// The ingest store starts empty and is replaced every 2^17 spans, so it holds
-// what a test's sink typically holds; BenchmarkIngestGrowth covers big stores.
+// The store starts empty and is replaced every 2^17 spans, so it holds what a
+// test's sink typically holds; BenchmarkIngestGrowth covers full stores.
 func BenchmarkReceive(b *testing.B) {
 	for _, batch := range []int{1, 100, 512} {
-		for _, op := range []string{"decode", "ingest"} {
+		for _, op := range []string{"decode", "pdata", "direct"} {
 			b.Run(fmt.Sprintf("batch=%d/op=%s", batch, op), func(b *testing.B) {
 				f := newFeeder(batch)
 				b.SetBytes(int64(f.tpl.Size()))
 				b.ReportAllocs()
 				st := spanstore.New()
-				var ingest time.Duration
 				cpu0 := otlpsink.ProcessCPU()
 				for b.Loop() {
-					td := f.next(b)
-					if op == "ingest" {
-						t0 := time.Now()
-						st.Ingest(td, benchOrigin)
-						ingest += time.Since(t0)
-						if st.Len() >= 1<<17 {
-							st = spanstore.New()
-						}
+					if op == "decode" {
+						f.next(b)
+						continue
+					}
+					f.ingest(b, st, op)
+					if st.Len() >= 1<<17 {
+						st = spanstore.New()
 					}
 				}
 				reportCPU(b, cpu0, batch)
 				b.ReportMetric(perSpan(b, b.Elapsed(), batch), "ns/span")
-				if op == "ingest" {
-					// Store.Ingest alone, timed around each call.
-					b.ReportMetric(perSpan(b, ingest, batch), "ingest-ns/span")
-				}
 			})
 		}
 	}
@@ -124,10 +145,10 @@ func BenchmarkReceive(b *testing.B) {
 // BenchmarkWaitLatency measures how soon a waiter wakes after an ingest that
 // completes what it waits for. Each of N waiters watches its own correlation
 // value (Store.Watch, the primitive under Wait); each iteration ingests one
-// span carrying one waiter's value and times from the Ingest call to that
-// waiter's wake, so the figure includes the one-span ingest itself: an upper
-// bound of "end of ingest to wake". ns/op is the mean; p50-ns and p99-ns the
-// percentiles.
+// span carrying one waiter's value, as the receiver does (IngestProto), and
+// times from the call to that waiter's wake, so the figure includes the
+// one-span ingest itself: an upper bound of "end of ingest to wake". ns/op
+// is the mean; p50-ns and p99-ns the percentiles.
 func BenchmarkWaitLatency(b *testing.B) {
 	for _, waiters := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("waiters=%d", waiters), func(b *testing.B) {
@@ -182,8 +203,14 @@ func BenchmarkWaitLatency(b *testing.B) {
 				sp.Attributes().PutStr("correlation_id", v)
 				evAttrs.PutStr("correlation_id", v)
 				evAttrs.PutStr("task_uuid", "task-"+v)
+				body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+				if err != nil {
+					b.Fatal(err)
+				}
 				t0 := time.Now()
-				st.Ingest(td, benchOrigin)
+				if _, err := st.IngestProto(body, benchOrigin); err != nil {
+					b.Fatal(err)
+				}
 				select {
 				case tw := <-woke:
 					lat = append(lat, tw.Sub(t0))
@@ -208,6 +235,8 @@ func BenchmarkWaitLatency(b *testing.B) {
 // and reports the live heap it adds, after GC, per span (B/span), and the
 // ingest cost while filling (ingest-ns/span, decode included). store=pdata
 // is the baseline of a sink that keeps the decoded pdata requests instead.
+// The store is filled with IngestProto; the other decoder stores the same
+// records.
 func BenchmarkHeapPerSpan(b *testing.B) {
 	n, name := bigStore()
 	for _, kind := range []string{"traceproof", "pdata"} {
@@ -298,35 +327,37 @@ func BenchmarkLookup(b *testing.B) {
 }
 
 // BenchmarkIngestGrowth shows whether ingest cost stays flat as the store
-// grows: decode + ingest of 100-span requests into a store already holding
-// 10k or a million spans (50k with -short). The store is capped at that size,
-// so each ingest also evicts as many spans as it adds and the size holds.
+// grows, and what steady state costs: decode + ingest of N-span requests
+// into a store already holding 10k or a million spans (50k with -short),
+// with each decoder. The store is capped at that size, so each ingest also
+// evicts as many spans as it adds and the size holds: "store full,
+// evicting". cpu-ns/span includes the GC work on the other core.
 func BenchmarkIngestGrowth(b *testing.B) {
 	n, name := bigStore()
 	for _, size := range []struct {
 		n    int
 		name string
 	}{{10_000, "10k"}, {n, name}} {
-		b.Run("stored="+size.name, func(b *testing.B) {
-			st := spanstore.New(spanstore.WithMaxSpans(size.n))
-			f := newFeeder(100)
-			f.fill(b, st, size.n)
-			runtime.GC()
-			b.ReportAllocs()
-			var ingest time.Duration
-			cpu0 := otlpsink.ProcessCPU()
-			for b.Loop() {
-				td := f.next(b)
-				t0 := time.Now()
-				st.Ingest(td, benchOrigin)
-				ingest += time.Since(t0)
+		for _, batch := range []int{1, 100} {
+			for _, dec := range decoders {
+				b.Run(fmt.Sprintf("stored=%s/batch=%d/decoder=%s", size.name, batch, dec), func(b *testing.B) {
+					st := spanstore.New(spanstore.WithMaxSpans(size.n))
+					newFeeder(100).fill(b, st, size.n)
+					f := newFeeder(batch)
+					f.seq = uint64(size.n) // fresh traces
+					runtime.GC()
+					b.ReportAllocs()
+					cpu0 := otlpsink.ProcessCPU()
+					for b.Loop() {
+						f.ingest(b, st, dec)
+					}
+					reportCPU(b, cpu0, batch)
+					if st.Len() != size.n {
+						b.Fatalf("store holds %d spans, want %d", st.Len(), size.n)
+					}
+					b.ReportMetric(perSpan(b, b.Elapsed(), batch), "ns/span")
+				})
 			}
-			reportCPU(b, cpu0, 100)
-			if st.Len() != size.n {
-				b.Fatalf("store holds %d spans, want %d", st.Len(), size.n)
-			}
-			b.ReportMetric(perSpan(b, b.Elapsed(), 100), "ns/span")
-			b.ReportMetric(perSpan(b, ingest, 100), "ingest-ns/span")
-		})
+		}
 	}
 }

@@ -344,22 +344,31 @@ func describe(a *fault.Attempt, req exportRequest, corrKeys []string) {
 	switch r := req.(type) {
 	case ptraceotlp.ExportRequest:
 		rss := r.Traces().ResourceSpans()
+		// As the direct decoder's receipt (Sink.export) has it: spans
+		// with invalid IDs, which the store rejects, and resources without
+		// a valid span bring nothing.
 		for i := range rss.Len() {
 			rs := rss.At(i)
-			d.resource(rs.Resource())
+			stored := false
 			for j := range rs.ScopeSpans().Len() {
 				spans := rs.ScopeSpans().At(j).Spans()
 				for k := range spans.Len() {
 					sp := spans.At(k)
 					a.Count++
-					if ref, ok := spanRef(sp); ok {
-						a.Spans = append(a.Spans, ref)
+					ref, ok := spanRef(sp)
+					if !ok {
+						continue
 					}
+					a.Spans = append(a.Spans, ref)
 					d.attrs(sp.Attributes())
 					for e := range sp.Events().Len() {
 						d.attrs(sp.Events().At(e).Attributes())
 					}
+					stored = true
 				}
+			}
+			if stored {
+				d.resource(rs.Resource())
 			}
 		}
 	case pmetricotlp.ExportRequest:

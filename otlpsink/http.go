@@ -1,6 +1,7 @@
 package otlpsink
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -119,7 +121,13 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 	default:
 		return nil, &httpError{http.StatusUnsupportedMediaType, "content encoding", fmt.Sprintf("%s: unsupported Content-Encoding %q; use gzip or none", who, enc)}
 	}
-	data, err := io.ReadAll(body)
+	buf := getBodyBuffer()
+	defer putBodyBuffer(buf)
+	if n := r.ContentLength; n > 0 && n <= max && !o.Compressed {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants room for its EOF read
+	}
+	_, err = buf.ReadFrom(body)
+	data := buf.Bytes()
 	if err != nil {
 		if tooLarge(err) {
 			return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body over %d bytes", who, max)}
@@ -132,27 +140,39 @@ func (s *Sink) httpDecode(sig signal, r *http.Request, o *spanstore.Origin, ctyp
 	if int64(len(data)) > max {
 		return nil, &httpError{http.StatusRequestEntityTooLarge, "too large", fmt.Sprintf("%s: body inflates to over %d bytes", who, max)}
 	}
-	req := sig.newReq()
 	if len(data) == 0 && o.Encoding == spanstore.EncodingJSON {
 		// jsoniter's message for this is unreadable; an empty protobuf body
 		// is a valid empty request, an empty JSON body is not.
 		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: empty JSON body; want an OTLP/JSON export request", who)}
 	}
-	if o.Encoding == spanstore.EncodingJSON {
-		if err = req.UnmarshalJSON(data); err != nil {
-			err = explainJSON(sig, data, err) // the field and the fix, not the parser's position dump
-		}
-	} else {
-		err = req.UnmarshalProto(data)
+	resp, err := s.export(r.Context(), sig, data, *o)
+	var derr *decodeError
+	if errors.As(err, &derr) {
+		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: cannot decode OTLP %s %s: %v", who, sig.name, o.Encoding, derr.err)}
 	}
-	if err != nil {
-		return nil, &httpError{http.StatusBadRequest, "", fmt.Sprintf("%s: cannot decode OTLP %s %s: %v", who, sig.name, o.Encoding, err)}
-	}
-	resp, err := s.consume(r.Context(), sig, req, *o)
 	if err != nil {
 		return nil, errAnswered
 	}
 	return resp, nil
+}
+
+// Request bodies are read into pooled buffers: decoding is synchronous and
+// keeps nothing of the body (the direct decoder and pdata copy what they
+// keep), so a buffer is free again once the request is answered, and a busy
+// receiver reads every body without allocating.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody bounds the buffers kept: a rare huge request does not pin
+// its memory.
+const maxPooledBody = 4 << 20
+
+func getBodyBuffer() *bytes.Buffer { return bodyBuffers.Get().(*bytes.Buffer) }
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBody {
+		b.Reset()
+		bodyBuffers.Put(b)
+	}
 }
 
 // unknownPath answers a request to a path no signal is served on with 404

@@ -1,10 +1,13 @@
 package otlpsink
 
 import (
+	"context"
+
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/traceproof/traceproof/fault"
 	"github.com/traceproof/traceproof/spanstore"
 )
 
@@ -41,12 +44,7 @@ var signals = []signal{
 			for _, h := range s.cfg.onTraces {
 				h(td, o)
 			}
-			resp := ptraceotlp.NewExportResponse()
-			if res.Rejected > 0 {
-				resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
-				resp.PartialSuccess().SetErrorMessage(res.RejectReason)
-			}
-			return resp
+			return newTraceResponse(res) // fault rules may add to it
 		},
 	},
 	{
@@ -69,4 +67,91 @@ var signals = []signal{
 			return plogotlp.NewExportResponse()
 		},
 	},
+}
+
+// decodeError is export's error for a body that does not decode.
+type decodeError struct{ err error }
+
+func (e *decodeError) Error() string { return e.err.Error() }
+
+// export is what both transports call with a request's body: it decodes the
+// body in o.Encoding and stores it (consume). Its error is a *decodeError
+// for a body that does not decode, or consume's for a refusal. body is only
+// read during the call.
+//
+// OTLP/protobuf trace requests decode straight into the store
+// (Store.IngestProtoReceipt, whose receipt is the ledger's record of the
+// request), unless something needs them as pdata first: fault rules, which
+// select by the decoded request and may store part of it or none, or a
+// WithOnTraces hook. Everything else decodes with pdata.
+func (s *Sink) export(ctx context.Context, sig signal, body []byte, o spanstore.Origin) (exportResponse, error) {
+	if sig.path == "/v1/traces" && o.Encoding == spanstore.EncodingProto && s.direct {
+		x := attemptFrom(ctx)
+		if x == nil {
+			res, err := s.store.IngestProto(body, o)
+			if err != nil {
+				return nil, &decodeError{err}
+			}
+			return traceResponse(res), nil
+		}
+		var rc spanstore.Receipt
+		res, err := s.store.IngestProtoReceipt(body, o, &rc)
+		if err != nil {
+			return nil, &decodeError{err}
+		}
+		x.received(rc, res)
+		resp := traceResponse(res)
+		x.Answer = ownAnswer(resp)
+		return resp, nil
+	}
+	req := sig.newReq()
+	var err error
+	if o.Encoding == spanstore.EncodingJSON {
+		if err = req.UnmarshalJSON(body); err != nil {
+			err = explainJSON(sig, body, err) // the field and the fix, not the parser's position dump
+		}
+	} else {
+		err = req.UnmarshalProto(body)
+	}
+	if err != nil {
+		return nil, &decodeError{err}
+	}
+	return s.consume(ctx, sig, req, o)
+}
+
+// traceResponse answers a trace request the store took, with a response
+// nothing may change.
+func traceResponse(res spanstore.IngestResult) exportResponse {
+	if res.Rejected == 0 {
+		return emptyTraceResponse
+	}
+	return newTraceResponse(res)
+}
+
+func newTraceResponse(res spanstore.IngestResult) ptraceotlp.ExportResponse {
+	resp := ptraceotlp.NewExportResponse()
+	if res.Rejected == 0 {
+		return resp
+	}
+	resp.PartialSuccess().SetRejectedSpans(int64(res.Rejected))
+	resp.PartialSuccess().SetErrorMessage(res.RejectReason)
+	return resp
+}
+
+// emptyTraceResponse answers a request whose every span was stored; it is
+// only ever encoded, never changed (addPartial changes only the responses
+// of consume).
+var emptyTraceResponse = ptraceotlp.NewExportResponse()
+
+// received fills in the attempt from a direct decode's receipt, as describe
+// does from a decoded request.
+func (x *attempt) received(rc spanstore.Receipt, res spanstore.IngestResult) {
+	x.Count = res.Accepted + res.Rejected
+	if len(rc.Spans) > 0 {
+		x.Spans = make([]fault.SpanRef, len(rc.Spans))
+		for i, r := range rc.Spans {
+			x.Spans[i] = fault.SpanRef{TraceID: r.TraceID, SpanID: r.SpanID}
+		}
+	}
+	x.Instances, x.Correlations = rc.Instances, rc.Correlations
 }

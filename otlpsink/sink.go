@@ -28,6 +28,9 @@ type Sink struct {
 	cfg   config
 	recv  receiverCounters
 	fault faultState
+	// direct: trace requests in protobuf decode straight into the store
+	// (see Sink.export).
+	direct bool
 
 	grpcSrv  *grpc.Server
 	grpcLis  net.Listener
@@ -50,6 +53,10 @@ type config struct {
 	handlers           []route
 	fault              faultConfig
 	onRefused          []func(Refusal)
+	// pdataDecoder makes OTLP/protobuf trace requests go through pdata, the
+	// reference decoder, instead of Store.IngestProto (tests and benchmarks
+	// compare the two; see decoder_export_test.go).
+	pdataDecoder bool
 }
 
 type route struct {
@@ -122,6 +129,7 @@ func New(opts ...Option) (*Sink, error) {
 	if err := s.fault.start(c.fault, c.store); err != nil {
 		return nil, err
 	}
+	s.direct = !c.pdataDecoder && len(c.onTraces) == 0 && s.fault.injector == nil
 
 	if c.grpcAddr != "" {
 		lis, err := net.Listen("tcp", c.grpcAddr)

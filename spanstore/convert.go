@@ -1,18 +1,28 @@
 package spanstore
 
 import (
+	"unsafe"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// recBuilder converts pdata spans into records, writing their payload into
-// the Store's slabs. The Store keeps one, so its scratch buffers are allocated
-// once.
+// recBuilder assembles one record at a time: both decoders (pdata's, in
+// buildPdata, and the direct one in protodecode.go) add a span's strings,
+// attributes, events and links to its scratch buffers, and finish copies them
+// into the Store's slabs. The Store keeps one, so the scratch buffers are
+// allocated once; it is used only under the Store's mu.
 type recBuilder struct {
-	st    *Store
-	attrs []attr
-	strs  []byte
-	extra []Value
+	st     *Store
+	attrs  []attr
+	strs   []byte
+	extra  []Value
+	events []eventRec
+	links  []linkRec
+	// seen is a small direct-mapped table of this span's strings, so a
+	// string the span repeats (a correlation ID in its attributes and again
+	// in its event's) is stored once.
+	seen [32]strRef
 }
 
 // Slab block sizes: 32 KiB of attributes, 12 KiB of events, 64 KiB of
@@ -24,10 +34,80 @@ const (
 	strBlock   = 64 << 10
 )
 
-// build converts sp into the record that will be stored as seq.
-func (b *recBuilder) build(sp ptrace.Span, seq uint64, received int64, res, scope, origin uint32) spanRec {
-	st := b.st
+// reset starts a new span.
+func (b *recBuilder) reset() {
 	b.attrs, b.strs, b.extra = b.attrs[:0], b.strs[:0], b.extra[:0]
+	b.events, b.links = b.events[:0], b.links[:0]
+	b.seen = [32]strRef{}
+}
+
+// str adds a string of the span and returns its reference.
+func (b *recBuilder) str(s string) strRef {
+	return b.bytes(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// bytes adds the bytes of a string or bytes value (copied: s may alias a
+// request buffer) and returns their reference.
+func (b *recBuilder) bytes(s []byte) strRef {
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	h := (n*31 + int(s[0]) + 7*int(s[n-1]) + 13*int(s[n/2])) & (len(b.seen) - 1)
+	if ref := b.seen[h]; int(uint32(ref)) == n {
+		off := int(ref >> 32)
+		if string(b.strs[off:off+n]) == string(s) {
+			return ref
+		}
+	}
+	ref := mkStrRef(len(b.strs), n)
+	b.strs = append(b.strs, s...)
+	b.seen[h] = ref
+	return ref
+}
+
+// addAttr adds an attribute of the span, or of the event or link being
+// built.
+func (b *recBuilder) addAttr(a attr) { b.attrs = append(b.attrs, a) }
+
+// tree adds a slice or map value and returns the index that goes in the
+// attribute's num.
+func (b *recBuilder) tree(v Value) uint64 {
+	b.extra = append(b.extra, v)
+	return uint64(len(b.extra) - 1)
+}
+
+// finish completes r, the span to be stored as seq, copying its payload from
+// the scratch buffers into the slabs. r.nAttrs must be set: the attributes
+// after the span's own belong to its events and links.
+func (b *recBuilder) finish(r *spanRec, seq uint64) {
+	st := b.st
+	if n := len(b.events); n > 0 {
+		var events []eventRec
+		r.events, events = st.eventSlab.Take(n, seq)
+		r.nEvents = uint32(copy(events, b.events))
+	}
+	if n := len(b.links); n > 0 {
+		var links []linkRec
+		r.links, links = st.linkSlab.Take(n, seq)
+		r.nLinks = uint32(copy(links, b.links))
+	}
+	var attrs []attr
+	r.attrs, attrs = st.attrSlab.Take(len(b.attrs), seq)
+	r.nAll = uint32(copy(attrs, b.attrs))
+	var strs []byte
+	r.strs, strs = st.strSlab.Take(len(b.strs), seq)
+	r.nStrs = uint32(copy(strs, b.strs))
+	if len(b.extra) > 0 {
+		r.hasExtra = true
+		st.extra[seq] = append(make([]Value, 0, len(b.extra)), b.extra...)
+	}
+}
+
+// buildPdata converts sp into the record that will be stored as seq.
+func (b *recBuilder) buildPdata(sp ptrace.Span, seq uint64, received int64, res, scope, origin uint32) spanRec {
+	st := b.st
+	b.reset()
 	r := spanRec{
 		traceID:  TraceID(sp.TraceID()),
 		spanID:   SpanID(sp.SpanID()),
@@ -45,72 +125,37 @@ func (b *recBuilder) build(sp ptrace.Span, seq uint64, received int64, res, scop
 	}
 	r.statusMsg = b.str(sp.Status().Message())
 	r.traceState = b.str(sp.TraceState().AsRaw())
-	b.addAttrs(sp.Attributes())
+	b.addPdataAttrs(sp.Attributes())
 	r.nAttrs = uint32(len(b.attrs))
-
-	evs := sp.Events()
-	if n := evs.Len(); n > 0 {
-		var events []eventRec
-		r.events, events = st.eventSlab.Take(n, seq)
-		r.nEvents = uint32(n)
-		for i := range n {
-			e := evs.At(i)
-			a0 := uint32(len(b.attrs))
-			b.addAttrs(e.Attributes())
-			events[i] = eventRec{time: int64(e.Timestamp()), name: st.strs.ID(e.Name()), a0: a0, a1: uint32(len(b.attrs))}
-		}
+	for _, e := range sp.Events().All() {
+		a0 := uint32(len(b.attrs))
+		b.addPdataAttrs(e.Attributes())
+		b.events = append(b.events, eventRec{time: int64(e.Timestamp()), name: st.strs.ID(e.Name()), a0: a0, a1: uint32(len(b.attrs))})
 	}
-	lks := sp.Links()
-	if n := lks.Len(); n > 0 {
-		var links []linkRec
-		r.links, links = st.linkSlab.Take(n, seq)
-		r.nLinks = uint32(n)
-		for i := range n {
-			l := lks.At(i)
-			a0 := uint32(len(b.attrs))
-			b.addAttrs(l.Attributes())
-			links[i] = linkRec{traceID: TraceID(l.TraceID()), spanID: SpanID(l.SpanID()),
-				traceState: b.str(l.TraceState().AsRaw()), a0: a0, a1: uint32(len(b.attrs))}
-		}
+	for _, l := range sp.Links().All() {
+		a0 := uint32(len(b.attrs))
+		b.addPdataAttrs(l.Attributes())
+		b.links = append(b.links, linkRec{traceID: TraceID(l.TraceID()), spanID: SpanID(l.SpanID()),
+			traceState: b.str(l.TraceState().AsRaw()), a0: a0, a1: uint32(len(b.attrs))})
 	}
-	// Copies into the slabs: the scratch buffers are reused for the next span.
-	var attrs []attr
-	r.attrs, attrs = st.attrSlab.Take(len(b.attrs), seq)
-	r.nAll = uint32(copy(attrs, b.attrs))
-	var strs []byte
-	r.strs, strs = st.strSlab.Take(len(b.strs), seq)
-	r.nStrs = uint32(copy(strs, b.strs))
-	if len(b.extra) > 0 {
-		r.hasExtra = true
-		st.extra[seq] = append(make([]Value, 0, len(b.extra)), b.extra...)
-	}
+	b.finish(&r, seq)
 	return r
 }
 
-func (b *recBuilder) str(s string) strRef {
-	if s == "" {
-		return 0
-	}
-	off := len(b.strs)
-	b.strs = append(b.strs, s...)
-	return mkStrRef(off, len(s))
-}
-
-func (b *recBuilder) addAttrs(m pcommon.Map) {
+func (b *recBuilder) addPdataAttrs(m pcommon.Map) {
 	for k, v := range m.All() {
 		a := attr{key: b.st.strs.ID(k), kind: pdataKind(v.Type())}
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
 			a.num = uint64(b.str(v.Str()))
 		case pcommon.ValueTypeBytes:
-			a.num = uint64(b.str(string(v.Bytes().AsRaw())))
+			a.num = uint64(b.bytes(v.Bytes().AsRaw()))
 		case pcommon.ValueTypeBool, pcommon.ValueTypeInt, pcommon.ValueTypeDouble:
 			a.num = fromPdata(v).num
 		case pcommon.ValueTypeSlice, pcommon.ValueTypeMap:
-			a.num = uint64(len(b.extra))
-			b.extra = append(b.extra, fromPdata(v))
+			a.num = b.tree(fromPdata(v))
 		}
-		b.attrs = append(b.attrs, a)
+		b.addAttr(a)
 	}
 }
 

@@ -41,3 +41,31 @@ func ExampleStore_LoadOTLPJSON() {
 	// route_event worker-ruby-2
 	// publish worker-ruby-2
 }
+
+// A receiver hands IngestProto the body of an OTLP/protobuf export request;
+// the spans are then found by correlation value, trace or name.
+func ExampleStore_IngestProto() {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.instance.id", "worker-rust-1")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID([16]byte{1})
+	sp.SetSpanID([8]byte{1})
+	sp.SetName("publish_event")
+	sp.Attributes().PutStr("correlation_id", "order-A1")
+	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+
+	st := spanstore.New()
+	res, err := st.IngestProto(body, spanstore.Origin{Sender: "127.0.0.1:50000", Transport: spanstore.TransportGRPC, Encoding: spanstore.EncodingProto})
+	fmt.Println(res.Accepted, err)
+	for _, s := range st.Correlated("order-A1") {
+		fmt.Println(s.Name, s.Instance())
+	}
+
+	_, err = st.IngestProto([]byte{0xff, 0xff}, spanstore.Origin{})
+	fmt.Println(err != nil, st.Len())
+	// Output:
+	// 1 <nil>
+	// publish_event worker-rust-1
+	// true 1
+}

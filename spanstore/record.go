@@ -9,13 +9,13 @@ import (
 
 // The store keeps spans in a compact, pointer-free form: attribute keys, span
 // and event names are interned to uint32 IDs; every other string of a span
-// lives in one run of bytes and is referenced by offset and length; event and
-// link attributes follow the span's own; and all of that payload lives in the
-// Store's slabs (slab.go), addressed by (block, offset). A span costs no
-// allocation of its own and nothing the garbage collector has to scan: about
-// 820 bytes for a typical span, where keeping pdata costs ~1.9 KiB and dozens
-// of pointers (docs/BENCHMARKS.md). Public Span values are built from records
-// on demand.
+// lives in one run of bytes (once, if the span repeats it) and is referenced
+// by offset and length; event and link attributes follow the span's own; and
+// all of that payload lives in the Store's slabs (internal/arena), addressed
+// by (block, offset). A span costs no allocation of its own and nothing the
+// garbage collector has to scan: about 790 bytes for a typical span, where
+// keeping pdata costs ~1.9 KiB and dozens of pointers (docs/BENCHMARKS.md).
+// Public Span values are built from records on demand.
 
 // strRef packs an offset and length into strs.
 type strRef uint64
@@ -94,9 +94,8 @@ func (st *Store) view(seq uint64, r *spanRec) recView {
 	return v
 }
 
-// str returns a string that aliases the slab's bytes: they are never written
-// after the record is built, so sharing them is safe and saves a copy per
-// attribute.
+// str returns a string that aliases r.strs, valid as long as those bytes are:
+// under mu for a view of the slab, for good after own.
 func (r recView) str(ref strRef) string {
 	n := int(uint32(ref))
 	if n == 0 {
@@ -113,9 +112,20 @@ func unixTime(ns int64) time.Time {
 	return time.Unix(0, ns)
 }
 
+// own gives the view a private copy of its strings. Slab blocks are reused
+// once their spans are evicted, so a Span must not point into them; one copy
+// of the span's string bytes, shared by all its strings, is what that costs.
+func (r *recView) own() {
+	if len(r.strs) > 0 {
+		s := string(r.strs)
+		r.strs = unsafe.Slice(unsafe.StringData(s), len(s))
+	}
+}
+
 // materialize builds the public Span for a record.
 func (st *Store) materialize(seq uint64, rec *spanRec) Span {
 	r := st.view(seq, rec)
+	r.own()
 	s := Span{
 		TraceID:      r.traceID,
 		SpanID:       r.spanID,

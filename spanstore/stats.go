@@ -172,7 +172,7 @@ func (c *statsCounters) request(o Origin, accepted, rejected int, now time.Time)
 	c.requests++
 	c.spans += uint64(accepted)
 	c.rejected += uint64(rejected)
-	c.byTransport[string(o.Transport)+"/"+string(o.Encoding)]++
+	c.byTransport[transportKey(o)]++
 	s := c.senders[o.Sender]
 	if s == nil {
 		s = &SenderStats{Sender: o.Sender}
@@ -181,6 +181,20 @@ func (c *statsCounters) request(o Origin, accepted, rejected int, now time.Time)
 	s.Requests++
 	s.Spans += uint64(accepted)
 	s.LastSeen = now
+}
+
+// transportKey is o's ByTransport key, without an allocation for the
+// transports a receiver sees on every request.
+func transportKey(o Origin) string {
+	switch {
+	case o.Transport == TransportGRPC && o.Encoding == EncodingProto:
+		return "grpc/proto"
+	case o.Transport == TransportHTTP && o.Encoding == EncodingProto:
+		return "http/proto"
+	case o.Transport == TransportHTTP && o.Encoding == EncodingJSON:
+		return "http/json"
+	}
+	return string(o.Transport) + "/" + string(o.Encoding)
 }
 
 func (c *statsCounters) instance(r Resource, sender string, spans int, now time.Time) {

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/traceproof/traceproof/spanstore/internal/arena"
@@ -22,6 +21,8 @@ func DefaultCorrelationKeys() []string { return []string{"correlation_id", "task
 // DefaultMaxSpans is the span cap when no WithMaxSpans option is given.
 const DefaultMaxSpans = 1_000_000
 
+// chunkSize is the number of records in a chunk; a store capped below it
+// uses chunks of its cap (at least 16), so a small store is small.
 const chunkSize = 4096
 
 // Store is an indexed, bounded span store with event-driven waiting. A Sink
@@ -36,7 +37,7 @@ type Store struct {
 	// interned after newStore never are, so it never needs to grow.
 	isCorr []bool
 
-	// Record payloads (see slab.go); extra holds the rare slice and map
+	// Record payloads (see internal/arena); extra holds the rare slice and map
 	// attribute values by seq.
 	attrSlab  arena.Slab[attr]
 	eventSlab arena.Slab[eventRec]
@@ -44,13 +45,22 @@ type Store struct {
 	strSlab   arena.Slab[byte]
 	extra     map[uint64][]Value
 
-	// b converts pdata spans; kept so its scratch buffers are reused across
-	// requests. Used only under mu.
-	b recBuilder
-	// lastRes is the resource of the previous request: most requests come
-	// from a process already seen, and comparing with it is cheaper than
-	// building the canonical key.
-	lastRes uint32
+	// b builds records and batch stages a request's records until all of
+	// it has been read; kept so their scratch buffers are reused across
+	// requests. pd is the direct protobuf decoder (protodecode.go). Used
+	// only under mu.
+	b     recBuilder
+	batch batch
+	pd    protoDecoder
+	rcpt  receipting
+	// corrCreated counts correlation entries created: their order.
+	corrCreated uint64
+	// lastRes and lastScope are those of the previous request: most
+	// requests come from a process already seen, and comparing with it is
+	// cheaper than building the interning key (intern.go) in keyBuf.
+	lastRes, lastScope uint32
+	keyBuf             []byte
+	sortBuf            Attributes
 
 	strs      *arena.Interner
 	resources []resourceEntry
@@ -62,10 +72,12 @@ type Store struct {
 
 	// Records live in fixed-size chunks so appending never copies the store and
 	// evicting a whole chunk frees it. Seqs [head, next) are live.
-	chunks   [][]spanRec
-	firstSeq uint64 // seq of chunks[0][0]
-	head     uint64
-	next     uint64
+	chunks    [][]spanRec
+	chunkLen  uint64    // records a chunk holds
+	freeChunk []spanRec // an evicted chunk, for add to fill again
+	firstSeq  uint64    // seq of chunks[0][0]
+	head      uint64
+	next      uint64
 
 	traces map[TraceID]*traceEntry
 	byName map[uint32][]uint64
@@ -87,12 +99,23 @@ type scopeEntry struct{ scope Scope }
 type traceEntry struct {
 	seqs  []uint64 // ascending
 	corrs []string // correlation values attached to the whole trace
+	// Room for what most traces hold, so that a trace costs one allocation.
+	seqsBuf  [2]uint64
+	corrsBuf [2]string
+}
+
+func newTraceEntry() *traceEntry {
+	te := &traceEntry{}
+	te.seqs, te.corrs = te.seqsBuf[:0], te.corrsBuf[:0]
+	return te
 }
 
 type corrEntry struct {
 	key    string
-	first  uint64    // seq of the span that brought it
+	first  uint64    // order of creation (Store.corrCreated), for "newest"
 	traces []TraceID // in order of attachment
+	// Room for the traces of a typical task: one allocation per value.
+	tracesBuf [4]TraceID
 }
 
 // Option configures a Store.
@@ -147,6 +170,7 @@ func newStore(c config) *Store {
 	}
 	st := &Store{
 		maxSpans:  c.maxSpans,
+		chunkLen:  uint64(min(chunkSize, max(16, c.maxSpans))),
 		corrKeys:  c.corrKeys,
 		strs:      arena.NewInterner(),
 		resIdx:    make(map[string]uint32),
@@ -163,7 +187,8 @@ func newStore(c config) *Store {
 		st.isCorr[id] = true
 	}
 	st.b.st = st
-	st.lastRes = noResource
+	st.pd.st = st
+	st.lastRes, st.lastScope = noID, noID
 	st.next = 1 // Seq counts from 1
 	st.clear()
 	st.stats.init()
@@ -174,11 +199,13 @@ func newStore(c config) *Store {
 func (st *Store) CorrelationKeys() []string { return slices.Clone(st.corrKeys) }
 
 func (st *Store) clear() {
-	st.chunks = nil
-	st.attrSlab = arena.New[attr](attrBlock)
-	st.eventSlab = arena.New[eventRec](eventBlock)
-	st.linkSlab = arena.New[linkRec](linkBlock)
-	st.strSlab = arena.New[byte](strBlock)
+	st.chunks, st.freeChunk = nil, nil
+	// Slab blocks shrink with the chunks of a small store.
+	scale := func(n, least int) int { return max(least, n*int(st.chunkLen)/chunkSize) }
+	st.attrSlab = arena.New[attr](scale(attrBlock, 64))
+	st.eventSlab = arena.New[eventRec](scale(eventBlock, 32))
+	st.linkSlab = arena.New[linkRec](scale(linkBlock, 16))
+	st.strSlab = arena.New[byte](scale(strBlock, 4096))
 	st.extra = make(map[uint64][]Value)
 	st.firstSeq = st.next
 	st.head = st.next
@@ -205,74 +232,136 @@ func (st *Store) Ingest(td ptrace.Traces, origin Origin) IngestResult {
 }
 
 func (st *Store) ingestAt(td ptrace.Traces, origin Origin, now time.Time) IngestResult {
-	var res IngestResult
+	return st.ingestReceiptAt(td, origin, now, nil)
+}
+
+// ingestReceiptAt is Ingest at a given time, filling rc if not nil.
+func (st *Store) ingestReceiptAt(td ptrace.Traces, origin Origin, now time.Time, rc *Receipt) IngestResult {
 	received := now.UnixNano()
-
 	st.mu.Lock()
+	bt := &st.batch
 	oi := st.originID(origin)
-	b := &st.b
-	var touched touchSet
-	touched.init(len(st.watchers) > 0)
-	var stored []uint64 // seqs of this batch, only when someone wants Spans
-	wantSpans := len(st.onStore) > 0
-
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		rs := rss.At(i)
-		ri := st.resourceID(rs.Resource(), rs.SchemaUrl())
-		spansOfResource := 0
-		for j := range rs.ScopeSpans().Len() {
-			ss := rs.ScopeSpans().At(j)
-			si := st.scopeID(ss.Scope())
-			spans := ss.Spans()
-			for k := range spans.Len() {
-				sp := spans.At(k)
+	for _, rs := range td.ResourceSpans().All() {
+		ri := st.resourceIDPdata(rs.Resource(), rs.SchemaUrl())
+		n := 0
+		for _, ss := range rs.ScopeSpans().All() {
+			si := st.scopeIDPdata(ss.Scope())
+			for _, sp := range ss.Spans().All() {
 				if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
-					if res.Rejected == 0 {
-						res.RejectReason = "span " + quoteName(sp.Name()) + " has an all-zero trace or span ID"
-					}
-					res.Rejected++
+					bt.reject(sp.Name())
 					continue
 				}
-				rec := b.build(sp, st.next, received, ri, si, oi)
-				seq := st.add(rec, &touched)
-				if wantSpans {
-					stored = append(stored, seq)
-				}
-				res.Accepted++
-				spansOfResource++
+				bt.recs = append(bt.recs, st.b.buildPdata(sp, st.nextSeq(), received, ri, si, oi))
+				n++
 			}
 		}
-		if spansOfResource > 0 {
-			st.stats.instance(st.resources[ri].res, origin.Sender, spansOfResource, now)
+		bt.group(ri, n)
+	}
+	return st.commit(origin, now, rc)
+}
+
+// batch holds the records of one request until all of it has been read, so
+// that a request that does not decode stores nothing.
+type batch struct {
+	recs   []spanRec
+	groups []resGroup // spans per resource, in request order, for Stats
+	res    IngestResult
+}
+
+type resGroup struct {
+	res   uint32
+	spans int
+}
+
+// nextSeq is the seq the next staged record will be stored as.
+func (st *Store) nextSeq() uint64 { return st.next + uint64(len(st.batch.recs)) }
+
+func (bt *batch) reject(name string) {
+	if bt.res.Rejected == 0 {
+		bt.res.RejectReason = "span " + quoteName(name) + " has an all-zero trace or span ID"
+	}
+	bt.res.Rejected++
+}
+
+func (bt *batch) group(res uint32, spans int) {
+	if spans > 0 {
+		bt.groups = append(bt.groups, resGroup{res, spans})
+	}
+}
+
+// maxKeptBatch bounds the staging capacity kept between requests, so one huge
+// request does not pin its staging memory for the store's life.
+const maxKeptBatch = 4096
+
+func (bt *batch) reset() {
+	if cap(bt.recs) > maxKeptBatch {
+		bt.recs = nil
+	}
+	bt.recs, bt.groups, bt.res = bt.recs[:0], bt.groups[:0], IngestResult{}
+}
+
+// commit stores the staged records, counts the request, evicts, and wakes
+// waiters and hooks, filling rc if not nil. Caller holds mu; commit releases
+// it.
+func (st *Store) commit(origin Origin, now time.Time, rc *Receipt) IngestResult {
+	bt := &st.batch
+	if rc != nil {
+		st.rcpt.start(rc)
+	}
+	var touched touchSet
+	touched.init(len(st.watchers) > 0)
+	first := st.next
+	for i := range bt.recs {
+		st.add(bt.recs[i], &touched)
+	}
+	res := bt.res
+	res.Accepted = len(bt.recs)
+	for _, g := range bt.groups {
+		st.stats.instance(st.resources[g.res].res, origin.Sender, g.spans, now)
+		if rc != nil {
+			st.rcpt.resource(st, g.res)
 		}
 	}
+	bt.reset()
 	st.stats.request(origin, res.Accepted, res.Rejected, now)
 	if res.Rejected > 0 {
 		st.stats.errorSent(fmt.Sprintf("rejected %d spans from %s: %s", res.Rejected, origin.Sender, res.RejectReason))
 	}
 	st.evict()
 
-	var batch []Span
-	if wantSpans {
-		batch = make([]Span, 0, len(stored))
-		for _, seq := range stored {
-			if r := st.rec(seq); r != nil {
-				batch = append(batch, st.materialize(seq, r))
-			}
+	var spans []Span // only when someone wants them
+	if len(st.onStore) > 0 {
+		spans = make([]Span, 0, st.next-first)
+		for seq := max(first, st.head); seq < st.next; seq++ {
+			spans = append(spans, st.materialize(seq, st.rec(seq)))
 		}
 	}
 	hooks := st.onStore
 	chans := st.takeWatchers(&touched)
+	st.rcpt.rc = nil
 	st.mu.Unlock()
 
 	for _, ch := range chans {
 		close(ch)
 	}
 	for _, h := range hooks {
-		h(batch, origin)
+		h(spans, origin)
 	}
 	return res
+}
+
+// abort drops the staged records of a request that did not decode. Their
+// payload stays in the slabs as unused space, released with the blocks
+// around it. Caller holds mu; abort releases it.
+func (st *Store) abort() {
+	bt := &st.batch
+	for i := range bt.recs {
+		if bt.recs[i].hasExtra {
+			delete(st.extra, st.next+uint64(i))
+		}
+	}
+	bt.reset()
+	st.mu.Unlock()
 }
 
 func quoteName(s string) string { return "\"" + s + "\"" }
@@ -281,11 +370,16 @@ func quoteName(s string) string { return "\"" + s + "\"" }
 func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 	seq := st.next
 	st.next++
-	if len(st.chunks) == 0 || len(st.chunks[len(st.chunks)-1]) == chunkSize {
+	if len(st.chunks) == 0 || uint64(len(st.chunks[len(st.chunks)-1])) == st.chunkLen {
 		if len(st.chunks) == 0 {
 			st.firstSeq = seq
 		}
-		st.chunks = append(st.chunks, make([]spanRec, 0, chunkSize))
+		c := st.freeChunk
+		st.freeChunk = nil
+		if c == nil {
+			c = make([]spanRec, 0, st.chunkLen)
+		}
+		st.chunks = append(st.chunks, c)
 	}
 	last := len(st.chunks) - 1
 	st.chunks[last] = append(st.chunks[last], r)
@@ -294,7 +388,7 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 	st.byName[r.name] = append(st.byName[r.name], seq)
 	te := st.traces[r.traceID]
 	if te == nil {
-		te = &traceEntry{}
+		te = newTraceEntry()
 		st.traces[r.traceID] = te
 	}
 	te.seqs = append(te.seqs, seq)
@@ -302,7 +396,13 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 	// A correlation value found on this span attaches to its whole trace, so a
 	// child that carries the ID only through its parent is found either way
 	// round, whichever arrives first.
+	if st.rcpt.rc != nil {
+		st.rcpt.span(&r)
+	}
 	st.forCorrelations(rv, func(v string) {
+		if st.rcpt.rc != nil {
+			st.rcpt.correlation(v)
+		}
 		if slices.Contains(te.corrs, v) {
 			return
 		}
@@ -311,7 +411,9 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 			// v aliases the span's string arena; the index must not keep
 			// that alive after the span is evicted.
 			v = strings.Clone(v)
-			ce = &corrEntry{key: v, first: seq}
+			st.corrCreated++
+			ce = &corrEntry{key: v, first: st.corrCreated}
+			ce.traces = ce.tracesBuf[:0]
 			st.corr[v] = ce
 		}
 		te.corrs = append(te.corrs, ce.key)
@@ -352,7 +454,7 @@ func (st *Store) rec(seq uint64) *spanRec {
 		return nil
 	}
 	off := seq - st.firstSeq
-	return &st.chunks[off/chunkSize][off%chunkSize]
+	return &st.chunks[off/st.chunkLen][off%st.chunkLen]
 }
 
 // evict drops the oldest spans while the store is over its cap. Each evicted
@@ -391,10 +493,11 @@ func (st *Store) evict() {
 		*r = spanRec{}
 		st.head++
 		st.stats.evicted++
-		if st.head-st.firstSeq == chunkSize {
+		if st.head-st.firstSeq == st.chunkLen {
+			st.freeChunk = st.chunks[0][:0]
 			st.chunks[0] = nil
 			st.chunks = st.chunks[1:]
-			st.firstSeq += chunkSize
+			st.firstSeq += st.chunkLen
 		}
 	}
 }
@@ -420,93 +523,6 @@ func (st *Store) originID(o Origin) uint32 {
 	st.origins = append(st.origins, o)
 	st.originIdx[o] = id
 	return id
-}
-
-// resourceID interns a resource by its content: spans of one process share one
-// Resource value.
-func (st *Store) resourceID(r pcommon.Resource, schemaURL string) uint32 {
-	if st.lastRes != noResource && sameResource(st.resources[st.lastRes].res, r, schemaURL) {
-		return st.lastRes
-	}
-	id := st.internResource(r, schemaURL)
-	st.lastRes = id
-	return id
-}
-
-const noResource = ^uint32(0)
-
-// sameResource compares without allocating.
-func sameResource(known Resource, r pcommon.Resource, schemaURL string) bool {
-	m := r.Attributes()
-	if known.SchemaURL != schemaURL || len(known.Attributes) != m.Len() {
-		return false
-	}
-	for _, a := range known.Attributes {
-		v, ok := m.Get(a.Key)
-		if !ok || !samePdataValue(a.Value, v) {
-			return false
-		}
-	}
-	return true
-}
-
-func samePdataValue(a Value, v pcommon.Value) bool {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return a.kind == KindString && a.str == v.Str()
-	case pcommon.ValueTypeInt:
-		return a.kind == KindInt && a.Int() == v.Int()
-	case pcommon.ValueTypeBool:
-		return a.kind == KindBool && a.Bool() == v.Bool()
-	case pcommon.ValueTypeDouble:
-		return a.kind == KindDouble && a.Double() == v.Double()
-	}
-	return string(appendValue(nil, a)) == string(appendValue(nil, fromPdata(v)))
-}
-
-func (st *Store) internResource(r pcommon.Resource, schemaURL string) uint32 {
-	key := canonicalKey(r.Attributes(), schemaURL)
-	if id, ok := st.resIdx[key]; ok {
-		return id
-	}
-	e := resourceEntry{res: Resource{Attributes: attrsFromPdata(r.Attributes()), SchemaURL: schemaURL}}
-	for _, k := range st.corrKeys {
-		if v, ok := e.res.Attributes.Get(k); ok && v.AsString() != "" {
-			e.corrs = append(e.corrs, v.AsString())
-		}
-	}
-	id := uint32(len(st.resources))
-	st.resources = append(st.resources, e)
-	st.resIdx[key] = id
-	return id
-}
-
-func (st *Store) scopeID(s pcommon.InstrumentationScope) uint32 {
-	key := s.Name() + "\x00" + s.Version() + "\x00" + canonicalKey(s.Attributes(), "")
-	if id, ok := st.scopeIdx[key]; ok {
-		return id
-	}
-	id := uint32(len(st.scopes))
-	st.scopes = append(st.scopes, scopeEntry{scope: Scope{Name: s.Name(), Version: s.Version(), Attributes: attrsFromPdata(s.Attributes())}})
-	st.scopeIdx[key] = id
-	return id
-}
-
-// canonicalKey renders attributes in a stable form for interning.
-func canonicalKey(m pcommon.Map, extra string) string {
-	as := attrsFromPdata(m)
-	slices.SortFunc(as, func(a, b Attr) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
-	buf := appendAttrs(make([]byte, 0, 64), as)
-	buf = appendStr(buf, extra)
-	return string(buf)
 }
 
 // Reset forgets every stored span. Counters in Stats keep counting; waits in

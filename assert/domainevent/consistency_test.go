@@ -75,7 +75,7 @@ func TestNotPublishedOverAnUnknownCorrelationFails(t *testing.T) {
 		asserttest.Contains(t, rec.Message(t),
 			`expected correlation "order-A2" not to publish "payment.failed" within 500ms`,
 			`not proven: correlation "order-A2" had no span at all, so the absence holds over nothing`,
-			`correlations that did arrive (newest first): "task-x", "task-order-A1", "order-A1"`,
+			`correlations that did arrive (newest first): "task-x", "order-A1", "task-order-A1"`,
 			`did you mean correlation "order-A1"?`)
 		asserttest.Passes(t, func(tb testing.TB) {
 			domainevent.On(assert.On(tb, st, assert.WithAllowEmpty())).NotPublished("order-A2", "payment.failed", 500*time.Millisecond)

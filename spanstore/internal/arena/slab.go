@@ -11,16 +11,25 @@ package arena
 // keeps GC cost flat as the store grows to a million spans.
 //
 // Blocks fill in arrival order, so evicting the oldest spans frees the
-// oldest blocks: Release drops every block whose last user is gone. A
-// materialized Span may alias a block's bytes (its strings); the block then
-// lives on until that Span is garbage, as any Go memory would.
+// oldest blocks: Release takes back every block whose last user is gone, and
+// Take fills those again before it allocates, so a full store that evicts as
+// fast as it ingests allocates no new blocks at all (and the Go heap does not
+// grow by garbage blocks waiting for a collection). That reuse is why nothing
+// may keep pointing into a block once its spans are gone: the store copies
+// what it hands out.
 type Slab[T any] struct {
 	blocks   [][]T
 	lastSeq  []uint64 // the highest seq with data in blocks[i]
 	base     uint32   // block ID of blocks[0]
 	used     int      // items used in the last block
 	blockLen int
+	free     [][]T // released blocks of blockLen items, for Take to reuse
 }
+
+// maxFree bounds the released blocks a slab keeps: at steady state Release
+// and Take alternate, so a few are enough, and a store that shrank (a Reset
+// drops whole slabs) does not hold memory it no longer needs.
+const maxFree = 8
 
 // Ref addresses n items of a slab: block ID and offset. The count lives
 // in the record.
@@ -42,7 +51,7 @@ func (s *Slab[T]) Take(n int, seq uint64) (Ref, []T) {
 		if n > s.blockLen/8 {
 			size = n
 		}
-		s.blocks = append(s.blocks, make([]T, size))
+		s.blocks = append(s.blocks, s.newBlock(size))
 		s.lastSeq = append(s.lastSeq, seq)
 		s.used = 0
 		last++
@@ -51,6 +60,20 @@ func (s *Slab[T]) Take(n int, seq uint64) (Ref, []T) {
 	s.used += n
 	s.lastSeq[last] = seq
 	return Ref{block: s.base + uint32(last), off: uint32(off)}, s.blocks[last][off : off+n : off+n]
+}
+
+// newBlock returns a block of size items: a released one when there is one
+// of that size. Its old contents stay: Take's callers fill what they take.
+func (s *Slab[T]) newBlock(size int) []T {
+	if size == s.blockLen {
+		if n := len(s.free); n > 0 {
+			b := s.free[n-1]
+			s.free[n-1] = nil
+			s.free = s.free[:n-1]
+			return b
+		}
+	}
+	return make([]T, size)
 }
 
 // Get returns the n items at ref.
@@ -62,11 +85,14 @@ func (s *Slab[T]) Get(ref Ref, n uint32) []T {
 	return b[ref.off : ref.off+n : ref.off+n]
 }
 
-// Release frees the blocks used only by spans up to seq. The block being
-// filled is kept.
+// Release takes back the blocks used only by spans up to seq, for Take to
+// reuse. The block being filled is kept.
 func (s *Slab[T]) Release(seq uint64) {
 	drop := 0
 	for drop < len(s.blocks)-1 && s.lastSeq[drop] <= seq {
+		if b := s.blocks[drop]; len(b) == s.blockLen && len(s.free) < maxFree {
+			s.free = append(s.free, b)
+		}
 		s.blocks[drop] = nil
 		drop++
 	}
