@@ -185,47 +185,38 @@ func (st *Store) watch(k watchKey) <-chan struct{} {
 	if ch == nil {
 		ch = make(chan struct{})
 		st.watchers[k] = ch
+		st.wk.kinds[k.kind]++
 	}
 	return ch
 }
 
-// touchSet collects the keys an ingest touched; it records nothing when no
-// one is watching, which keeps ingest cheap for a sink nobody waits on.
-type touchSet struct {
-	on   bool
-	keys map[watchKey]struct{}
+// waking is how an ingest finds its waiters: it looks up each key it
+// touches among the watched ones and takes the channels it finds, and it
+// skips the kinds of key nobody watches (a suite's long-polls are all by
+// correlation) by counting watched keys by kind. So a store nobody waits on
+// pays nothing, and a store with many waiters pays a lookup per key touched,
+// not an insert into a set of them.
+type waking struct {
+	kinds [watchName + 1]int
+	taken []chan struct{}
 }
 
-func (t *touchSet) init(on bool) {
-	t.on = on
-	if on {
-		t.keys = map[watchKey]struct{}{{kind: watchAll}: {}}
+// wake takes k's channel, if anyone watches k. Caller holds mu.
+func (st *Store) wake(k watchKey) {
+	if ch, ok := st.watchers[k]; ok {
+		st.wk.taken = append(st.wk.taken, ch)
+		delete(st.watchers, k)
+		st.wk.kinds[k.kind]--
 	}
 }
 
-func (t *touchSet) add(k watchKey) { t.keys[k] = struct{}{} }
-
-// takeWatchers removes and returns the channels of touched keys. Caller holds
-// mu; the channels are closed after it is released.
-func (st *Store) takeWatchers(t *touchSet) []chan struct{} {
-	if !t.on {
-		return nil
+// takeWoken returns the channels the ingest took, the watchAll one
+// included, to be closed once mu is released. Caller holds mu.
+func (st *Store) takeWoken() []chan struct{} {
+	if st.wk.kinds[watchAll] > 0 {
+		st.wake(watchKey{kind: watchAll})
 	}
-	var out []chan struct{}
-	if len(st.watchers) < len(t.keys) {
-		for k, ch := range st.watchers {
-			if _, ok := t.keys[k]; ok {
-				out = append(out, ch)
-				delete(st.watchers, k)
-			}
-		}
-		return out
-	}
-	for k := range t.keys {
-		if ch, ok := st.watchers[k]; ok {
-			out = append(out, ch)
-			delete(st.watchers, k)
-		}
-	}
+	out := st.wk.taken
+	st.wk.taken = nil
 	return out
 }

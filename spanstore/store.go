@@ -84,6 +84,7 @@ type Store struct {
 	corr   map[string]*corrEntry
 
 	watchers map[watchKey]chan struct{}
+	wk       waking
 	onStore  []func([]Span, Origin) // see WithOnIngest
 
 	stats statsCounters
@@ -308,11 +309,9 @@ func (st *Store) commit(origin Origin, now time.Time, rc *Receipt) IngestResult 
 	if rc != nil {
 		st.rcpt.start(rc)
 	}
-	var touched touchSet
-	touched.init(len(st.watchers) > 0)
 	first := st.next
 	for i := range bt.recs {
-		st.add(bt.recs[i], &touched)
+		st.add(bt.recs[i])
 	}
 	res := bt.res
 	res.Accepted = len(bt.recs)
@@ -337,7 +336,7 @@ func (st *Store) commit(origin Origin, now time.Time, rc *Receipt) IngestResult 
 		}
 	}
 	hooks := st.onStore
-	chans := st.takeWatchers(&touched)
+	chans := st.takeWoken()
 	st.rcpt.rc = nil
 	st.mu.Unlock()
 
@@ -367,7 +366,7 @@ func (st *Store) abort() {
 func quoteName(s string) string { return "\"" + s + "\"" }
 
 // add appends a record and indexes it. Caller holds mu.
-func (st *Store) add(r spanRec, touched *touchSet) uint64 {
+func (st *Store) add(r spanRec) uint64 {
 	seq := st.next
 	st.next++
 	if len(st.chunks) == 0 || uint64(len(st.chunks[len(st.chunks)-1])) == st.chunkLen {
@@ -419,11 +418,17 @@ func (st *Store) add(r spanRec, touched *touchSet) uint64 {
 		te.corrs = append(te.corrs, ce.key)
 		ce.traces = append(ce.traces, r.traceID)
 	})
-	if touched.on {
-		touched.add(watchKey{kind: watchName, s: st.strs.Get(r.name)})
-		touched.add(watchKey{kind: watchTrace, trace: r.traceID})
-		for _, v := range te.corrs {
-			touched.add(watchKey{kind: watchCorr, s: v})
+	if len(st.watchers) > 0 {
+		if st.wk.kinds[watchName] > 0 {
+			st.wake(watchKey{kind: watchName, s: st.strs.Get(r.name)})
+		}
+		if st.wk.kinds[watchTrace] > 0 {
+			st.wake(watchKey{kind: watchTrace, trace: r.traceID})
+		}
+		if st.wk.kinds[watchCorr] > 0 {
+			for _, v := range te.corrs {
+				st.wake(watchKey{kind: watchCorr, s: v})
+			}
 		}
 	}
 	return seq
