@@ -29,6 +29,17 @@
 // Each refusal keeps its message; the sink keeps serving with everything it
 // held.
 //
+// # Decoding
+//
+// OTLP/protobuf trace requests (gRPC, and HTTP with application/x-protobuf)
+// decode straight into the store ([spanstore.Store.IngestProtoReceipt]): no
+// pdata tree is built, and the ledger's record of the request comes from the
+// store's receipt. pdata is the reference that decoder is proven against
+// (differential fuzzing: same spans stored, same requests accepted and
+// refused) and still decodes OTLP/JSON, metrics and logs, and the trace
+// requests of a sink with [WithFaults] rules or [WithOnTraces] hooks, which
+// need the decoded request before anything is stored.
+//
 // # Options
 //
 // [WithStore] gives the sink a store configured with its span cap,
