@@ -199,6 +199,10 @@ func (st *Store) watch(k watchKey) <-chan struct{} {
 type waking struct {
 	kinds [watchName + 1]int
 	taken []chan struct{}
+	// The trace whose keys the ingest looked up last, and how many
+	// correlation values it had then; valid within one commit.
+	lastTrace *traceEntry
+	lastCorrs int
 }
 
 // wake takes k's channel, if anyone watches k. Caller holds mu.

@@ -310,6 +310,7 @@ func (st *Store) commit(origin Origin, now time.Time, rc *Receipt) IngestResult 
 		st.rcpt.start(rc)
 	}
 	first := st.next
+	st.wk.lastTrace = nil
 	for i := range bt.recs {
 		st.add(bt.recs[i])
 	}
@@ -422,12 +423,17 @@ func (st *Store) add(r spanRec) uint64 {
 		if st.wk.kinds[watchName] > 0 {
 			st.wake(watchKey{kind: watchName, s: st.strs.Get(r.name)})
 		}
-		if st.wk.kinds[watchTrace] > 0 {
-			st.wake(watchKey{kind: watchTrace, trace: r.traceID})
-		}
-		if st.wk.kinds[watchCorr] > 0 {
-			for _, v := range te.corrs {
-				st.wake(watchKey{kind: watchCorr, s: v})
+		// Spans of one trace come together: its keys were just looked up
+		// unless the trace gained a correlation value since.
+		if te != st.wk.lastTrace || len(te.corrs) != st.wk.lastCorrs {
+			st.wk.lastTrace, st.wk.lastCorrs = te, len(te.corrs)
+			if st.wk.kinds[watchTrace] > 0 {
+				st.wake(watchKey{kind: watchTrace, trace: r.traceID})
+			}
+			if st.wk.kinds[watchCorr] > 0 {
+				for _, v := range te.corrs {
+					st.wake(watchKey{kind: watchCorr, s: v})
+				}
 			}
 		}
 	}
