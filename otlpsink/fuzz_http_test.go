@@ -60,17 +60,27 @@ type fuzzSink struct {
 
 const fuzzSentinel = "fuzz-sentinel"
 
-func newFuzzSink(tb testing.TB, grpcOn bool) *fuzzSink {
+func newFuzzSink(tb testing.TB, grpcOn bool, decoder Option) *fuzzSink {
 	tb.Helper()
 	log := &refusalLog{}
 	grpcAddr := ""
 	if grpcOn {
 		grpcAddr = "127.0.0.1:0"
 	}
-	s := Start(tb, WithGRPCAddr(grpcAddr), WithToken(fuzzToken), WithMaxMessageBytes(fuzzMaxBytes), WithOnRefused(log.add))
+	s := Start(tb, decoder, WithGRPCAddr(grpcAddr), WithToken(fuzzToken), WithMaxMessageBytes(fuzzMaxBytes), WithOnRefused(log.add))
 	fs := &fuzzSink{Sink: s, refusals: log}
 	fs.seed(tb)
 	return fs
+}
+
+// fuzzSinks is a fuzz sink with each decoder (Decoders): every input goes
+// to both, and both must answer it alike.
+func fuzzSinks(tb testing.TB, grpcOn bool) []*fuzzSink {
+	var sinks []*fuzzSink
+	for _, d := range Decoders {
+		sinks = append(sinks, newFuzzSink(tb, grpcOn, d.Opt))
+	}
+	return sinks
 }
 
 // seed stores the sentinel span.
@@ -128,11 +138,11 @@ var wantReason = map[int][]string{
 // the matching reason, and answered with a google.rpc.Status in the
 // request's encoding; an acceptance is counted as a request and answered
 // with an export response that decodes; the sink keeps the span it held and
-// accepts the next good request. The seed corpus is in
+// accepts the next good request. Every input goes to a sink with each
+// decoder, and both answer it alike. The seed corpus is in
 // testdata/fuzz/FuzzHTTPExport.
 func FuzzHTTPExport(f *testing.F) {
-	s := newFuzzSink(f, false)
-	h := s.httpSrv.Handler
+	sinks := fuzzSinks(f, false)
 	good := goodTracesProto(f)
 	f.Fuzz(func(t *testing.T, method uint8, path, ctype, cenc string, gz bool, auth uint8, body []byte) {
 		if gz {
@@ -141,87 +151,101 @@ func FuzzHTTPExport(f *testing.F) {
 				cenc = "gzip"
 			}
 		}
-		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-		req.Method = fuzzMethods[int(method)%len(fuzzMethods)]
-		req.URL.Path, req.URL.RawPath = path, ""
-		req.RemoteAddr = "192.0.2.7:4711"
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
+		var answers []int
+		for _, s := range sinks {
+			answers = append(answers, s.fuzzHTTP(t, good, method, path, ctype, cenc, auth, body))
 		}
-		if cenc != "" {
-			req.Header.Set("Content-Encoding", cenc)
-		}
-		switch auth % 3 {
-		case 0:
-			req.Header.Set("Authorization", "Bearer "+fuzzToken)
-		case 1:
-			req.Header.Set("Authorization", "Bearer not-"+fuzzToken)
-		}
-
-		before := s.Stats()
-		s.refusals.take()
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		after := s.Stats()
-		got := s.refusals.take()
-		code := rec.Code
-		desc := func() string {
-			return req.Method + " " + strings.ReplaceAll(path, "\n", `\n`) + " Content-Type " + ctype + " Content-Encoding " + cenc
-		}
-
-		if code == http.StatusOK {
-			if len(got) != 0 || refusedTotal(after) != refusedTotal(before) {
-				t.Fatalf("%s: 200, yet counted as refused (%v)", desc(), got)
-			}
-			if after.Requests != before.Requests+1 {
-				t.Fatalf("%s: 200, but Requests went from %d to %d", desc(), before.Requests, after.Requests)
-			}
-			if !slices.ContainsFunc(signals, func(sig signal) bool { return sig.path == path }) || req.Method != http.MethodPost {
-				t.Fatalf("%s: accepted", desc())
-			}
-			if path == "/v1/traces" {
-				resp := ptraceotlp.NewExportResponse()
-				var err error
-				if rec.Header().Get("Content-Type") == contentTypeJSON {
-					err = resp.UnmarshalJSON(rec.Body.Bytes())
-				} else {
-					err = resp.UnmarshalProto(rec.Body.Bytes())
-				}
-				if err != nil {
-					t.Fatalf("%s: the export response does not decode: %v", desc(), err)
-				}
-			}
-		} else {
-			reasons, documented := wantReason[code]
-			if !documented {
-				t.Fatalf("%s: status %d %s: %s", desc(), code, http.StatusText(code), rec.Body.String())
-			}
-			if len(got) != 1 {
-				t.Fatalf("%s: status %d reported %d times to WithOnRefused: %v", desc(), code, len(got), got)
-			}
-			if !slices.Contains(reasons, got[0].Reason) {
-				t.Fatalf("%s: status %d with reason %q, want one of %q", desc(), code, got[0].Reason, reasons)
-			}
-			if refusedTotal(after) != refusedTotal(before)+1 {
-				t.Fatalf("%s: status %d counted %d times", desc(), code, refusedTotal(after)-refusedTotal(before))
-			}
-			if got[0].Path != path || got[0].Sender != req.RemoteAddr || got[0].Message == "" {
-				t.Fatalf("%s: refusal %+v", desc(), got[0])
-			}
-			checkStatusBody(t, desc(), rec)
-		}
-		s.checkHeld(t)
-
-		// The sink still accepts a good request.
-		ok := httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(good))
-		ok.Header.Set("Content-Type", contentTypeProto)
-		ok.Header.Set("Authorization", "Bearer "+fuzzToken)
-		rec = httptest.NewRecorder()
-		h.ServeHTTP(rec, ok)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("after %s: a good request gets %d: %s", desc(), rec.Code, rec.Body.String())
+		if answers[0] != answers[1] {
+			t.Fatalf("%s %q: the direct decoder's sink answers %d, pdata's %d", fuzzMethods[int(method)%len(fuzzMethods)], path, answers[0], answers[1])
 		}
 	})
+}
+
+// fuzzHTTP is one input of FuzzHTTPExport against s; it returns the status.
+func (s *fuzzSink) fuzzHTTP(t *testing.T, good []byte, method uint8, path, ctype, cenc string, auth uint8, body []byte) int {
+	t.Helper()
+	h := s.httpSrv.Handler
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req.Method = fuzzMethods[int(method)%len(fuzzMethods)]
+	req.URL.Path, req.URL.RawPath = path, ""
+	req.RemoteAddr = "192.0.2.7:4711"
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if cenc != "" {
+		req.Header.Set("Content-Encoding", cenc)
+	}
+	switch auth % 3 {
+	case 0:
+		req.Header.Set("Authorization", "Bearer "+fuzzToken)
+	case 1:
+		req.Header.Set("Authorization", "Bearer not-"+fuzzToken)
+	}
+
+	before := s.Stats()
+	s.refusals.take()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	after := s.Stats()
+	got := s.refusals.take()
+	code := rec.Code
+	desc := func() string {
+		return req.Method + " " + strings.ReplaceAll(path, "\n", `\n`) + " Content-Type " + ctype + " Content-Encoding " + cenc
+	}
+
+	if code == http.StatusOK {
+		if len(got) != 0 || refusedTotal(after) != refusedTotal(before) {
+			t.Fatalf("%s: 200, yet counted as refused (%v)", desc(), got)
+		}
+		if after.Requests != before.Requests+1 {
+			t.Fatalf("%s: 200, but Requests went from %d to %d", desc(), before.Requests, after.Requests)
+		}
+		if !slices.ContainsFunc(signals, func(sig signal) bool { return sig.path == path }) || req.Method != http.MethodPost {
+			t.Fatalf("%s: accepted", desc())
+		}
+		if path == "/v1/traces" {
+			resp := ptraceotlp.NewExportResponse()
+			var err error
+			if rec.Header().Get("Content-Type") == contentTypeJSON {
+				err = resp.UnmarshalJSON(rec.Body.Bytes())
+			} else {
+				err = resp.UnmarshalProto(rec.Body.Bytes())
+			}
+			if err != nil {
+				t.Fatalf("%s: the export response does not decode: %v", desc(), err)
+			}
+		}
+	} else {
+		reasons, documented := wantReason[code]
+		if !documented {
+			t.Fatalf("%s: status %d %s: %s", desc(), code, http.StatusText(code), rec.Body.String())
+		}
+		if len(got) != 1 {
+			t.Fatalf("%s: status %d reported %d times to WithOnRefused: %v", desc(), code, len(got), got)
+		}
+		if !slices.Contains(reasons, got[0].Reason) {
+			t.Fatalf("%s: status %d with reason %q, want one of %q", desc(), code, got[0].Reason, reasons)
+		}
+		if refusedTotal(after) != refusedTotal(before)+1 {
+			t.Fatalf("%s: status %d counted %d times", desc(), code, refusedTotal(after)-refusedTotal(before))
+		}
+		if got[0].Path != path || got[0].Sender != req.RemoteAddr || got[0].Message == "" {
+			t.Fatalf("%s: refusal %+v", desc(), got[0])
+		}
+		checkStatusBody(t, desc(), rec)
+	}
+	s.checkHeld(t)
+
+	// The sink still accepts a good request.
+	ok := httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(good))
+	ok.Header.Set("Content-Type", contentTypeProto)
+	ok.Header.Set("Authorization", "Bearer "+fuzzToken)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, ok)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("after %s: a good request gets %d: %s", desc(), rec.Code, rec.Body.String())
+	}
+	return code
 }
 
 // checkStatusBody fails unless an error response is a google.rpc.Status in
