@@ -167,6 +167,9 @@ func TestLiveViewManySpans(t *testing.T) {
 	sink := liveSink(t, st)
 	ctx := browser(t)
 	do(t, ctx, "open the live view", chromedp.Navigate(sink.HTTPURL()+"/"), chromedp.WaitVisible(chromedp.CSS("#list-more")))
+	// The stream's first stats fill the sink panel and move what is below
+	// it: a click before that lands wherever the button was.
+	waitFor(t, ctx, "the stream's first stats", `!!document.querySelector("#conn.on") && !!document.querySelector("#sink .sender")`)
 	assert.Equal(t, 50, eval[int](t, ctx, `document.querySelectorAll(".corr:not(.all)").length`), "one page of the list")
 	assert.Equal(t, "big-1", eval[string](t, ctx, `document.querySelector(".corr:not(.all)").dataset.value`))
 	assert.Equal(t, fmt.Sprintf("Show more (%d)", tasks+1-50), eval[string](t, ctx, `document.getElementById("list-more").textContent`))
