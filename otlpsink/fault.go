@@ -137,6 +137,29 @@ func RuleLabel(i int, r fault.Rule) string { return fmt.Sprintf("rule %d (%s)", 
 type attempt struct {
 	fault.Attempt
 	w http.ResponseWriter // HTTP only
+	// receipt, from the direct decoder, holds the spans of the request
+	// (not copied into Attempt.Spans: the ledger takes them from here) and
+	// the strings its Instances and Correlations point to; it goes back
+	// to its pool once the ledger has the attempt.
+	receipt *spanstore.Receipt
+}
+
+const maxPooledReceipt = 4096
+
+// record adds x to the ledger.
+func (s *Sink) record(x *attempt) {
+	var direct []spanstore.SpanRef
+	if x.receipt != nil {
+		direct = x.receipt.Spans
+	}
+	s.fault.ledger.add(x.Attempt, direct)
+	if x.receipt != nil {
+		x.Instances, x.Correlations = nil, nil
+		if cap(x.receipt.Spans) <= maxPooledReceipt { // a huge request's receipt is not kept
+			receipts.Put(x.receipt)
+		}
+		x.receipt = nil
+	}
 }
 
 type attemptKey struct{}
@@ -167,7 +190,7 @@ func (s *Sink) ledgerGRPC(sig signal, h grpcHandler) grpcHandler {
 		if err != nil && !x.Answer.Refuses() && x.Answer.Kind() != fault.KindPartial {
 			x.Answer = fault.GRPC(status.Code(err))
 		}
-		s.fault.ledger.add(x.Attempt)
+		s.record(x)
 		return resp, err
 	}
 }
@@ -184,7 +207,7 @@ func (s *Sink) ledgerHTTP(sig signal, h http.Handler) http.Handler {
 			if rec.status >= 400 && !x.Answer.Refuses() && x.Answer.Kind() != fault.KindPartial {
 				x.Answer = fault.HTTP(rec.status)
 			}
-			s.fault.ledger.add(x.Attempt)
+			s.record(x)
 		}()
 		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), attemptKey{}, x)))
 	})

@@ -2,12 +2,12 @@ package otlpsink
 
 import (
 	"context"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
-	"github.com/traceproof/traceproof/fault"
 	"github.com/traceproof/traceproof/spanstore"
 )
 
@@ -94,12 +94,13 @@ func (s *Sink) export(ctx context.Context, sig signal, body []byte, o spanstore.
 			}
 			return traceResponse(res), nil
 		}
-		var rc spanstore.Receipt
-		res, err := s.store.IngestProtoReceipt(body, o, &rc)
+		x.receipt = receipts.Get().(*spanstore.Receipt)
+		res, err := s.store.IngestProtoReceipt(body, o, x.receipt)
 		if err != nil {
 			return nil, &decodeError{err}
 		}
-		x.received(rc, res)
+		x.Count = res.Accepted + res.Rejected
+		x.Instances, x.Correlations = x.receipt.Instances, x.receipt.Correlations
 		resp := traceResponse(res)
 		x.Answer = ownAnswer(resp)
 		return resp, nil
@@ -143,15 +144,6 @@ func newTraceResponse(res spanstore.IngestResult) ptraceotlp.ExportResponse {
 // of consume).
 var emptyTraceResponse = ptraceotlp.NewExportResponse()
 
-// received fills in the attempt from a direct decode's receipt, as describe
-// does from a decoded request.
-func (x *attempt) received(rc spanstore.Receipt, res spanstore.IngestResult) {
-	x.Count = res.Accepted + res.Rejected
-	if len(rc.Spans) > 0 {
-		x.Spans = make([]fault.SpanRef, len(rc.Spans))
-		for i, r := range rc.Spans {
-			x.Spans[i] = fault.SpanRef{TraceID: r.TraceID, SpanID: r.SpanID}
-		}
-	}
-	x.Instances, x.Correlations = rc.Instances, rc.Correlations
-}
+// receipts are the direct decoder's receipts, reused: the ledger copies
+// what it keeps of one (Ledger.add).
+var receipts = sync.Pool{New: func() any { return new(spanstore.Receipt) }}

@@ -2,7 +2,6 @@ package spanstore
 
 import (
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -12,7 +11,8 @@ import (
 // correlation values they carry under the store's keys (on the spans, their
 // events and their resources), each value once, in order of appearance.
 // Spans rejected for invalid IDs bring nothing. Its slices belong to the
-// caller: the store keeps no reference to them, nor they to the store.
+// caller: the store keeps no reference to them; its strings are immutable
+// copies that stay valid.
 type Receipt struct {
 	Spans        []SpanRef
 	Instances    []string
@@ -25,12 +25,13 @@ type SpanRef struct {
 	SpanID  SpanID
 }
 
-// IngestProtoReceipt is [Store.IngestProto] that also fills rc (reset first)
-// with what the request brought. It is what a receiver that records every
+// IngestProtoReceipt is [Store.IngestProto] that also fills rc with what
+// the request brought (its slices are emptied first and reused, so a
+// receiver can keep one Receipt for many requests). It is what a receiver that records every
 // request calls: the receipt costs a few small allocations, and reading the
 // request again to describe it would cost a second decode.
 func (st *Store) IngestProtoReceipt(body []byte, origin Origin, rc *Receipt) (IngestResult, error) {
-	*rc = Receipt{}
+	rc.Spans, rc.Instances, rc.Correlations = rc.Spans[:0], rc.Instances[:0], rc.Correlations[:0]
 	res, _, err := st.ingestProtoAt(body, origin, time.Now(), rc)
 	return res, err
 }
@@ -54,13 +55,12 @@ func (r *receipting) span(rec *spanRec) {
 	r.rc.Spans = append(r.rc.Spans, SpanRef{rec.traceID, rec.spanID})
 }
 
-// correlation adds v, which may alias the store's arena, once.
+// correlation adds v, the index's own copy of a value, once.
 func (r *receipting) correlation(v string) {
 	c := &r.rc.Correlations
 	if r.seen[v] || r.seen == nil && slices.Contains(*c, v) {
 		return
 	}
-	v = strings.Clone(v)
 	*c = append(*c, v)
 	switch {
 	case r.seen != nil:
@@ -86,8 +86,9 @@ func (r *receipting) resource(st *Store, id uint32) {
 		}
 		r.inst[id] = true
 	}
+	// The store's resources are its own: their strings are no request's.
 	v, ok := st.resources[id].res.Attributes.Get("service.instance.id")
 	if s := v.AsString(); ok && s != "" && !slices.Contains(r.rc.Instances, s) {
-		r.rc.Instances = append(r.rc.Instances, strings.Clone(s))
+		r.rc.Instances = append(r.rc.Instances, s)
 	}
 }

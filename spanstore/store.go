@@ -400,10 +400,10 @@ func (st *Store) add(r spanRec) uint64 {
 		st.rcpt.span(&r)
 	}
 	st.forCorrelations(rv, func(v string) {
-		if st.rcpt.rc != nil {
-			st.rcpt.correlation(v)
-		}
-		if slices.Contains(te.corrs, v) {
+		if i := slices.Index(te.corrs, v); i >= 0 {
+			if st.rcpt.rc != nil {
+				st.rcpt.correlation(te.corrs[i])
+			}
 			return
 		}
 		ce := st.corr[v]
@@ -418,6 +418,9 @@ func (st *Store) add(r spanRec) uint64 {
 		}
 		te.corrs = append(te.corrs, ce.key)
 		ce.traces = append(ce.traces, r.traceID)
+		if st.rcpt.rc != nil {
+			st.rcpt.correlation(ce.key)
+		}
 	})
 	if len(st.watchers) > 0 {
 		if st.wk.kinds[watchName] > 0 {
