@@ -106,24 +106,27 @@ func (w *Worker) Router() *events.Router { return w.router }
 // Run polls for work until ctx is done, then waits for the steps it already
 // claimed to finish (they are not interrupted) and returns.
 //
-// Every poll is followed by a jittered pause, also after a poll that claimed
-// work: an instance that polled again at once would hold SQLite's write lock
-// nearly all the time and starve the other instances of its flavour, whose
-// lock waits back off. Competing instances should share the work, as they do
-// in the real system.
+// Every poll is followed by the same jittered pause, also after a poll that
+// claimed work: an instance that polled again at once, or sooner than the
+// others, would hold SQLite's write lock most of the time and win the race
+// for new steps, starving the other instances of its flavour, whose lock
+// waits back off. Competing instances should share the work, as they do in
+// the real system.
 func (w *Worker) Run(ctx context.Context) {
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		claimed := w.pollOnce(ctx, sem, &wg)
+		w.pollOnce(ctx, sem, &wg)
 		if ctx.Err() != nil {
 			return
 		}
+		// The same pause whether or not the poll claimed work: an instance
+		// that looked again sooner after a claim would win the next steps
+		// too, and the other instance of its flavour, polling at the slower
+		// idle rate, could lose every race for a whole burst (seen in CI:
+		// one rust instance ran 100 of 100 steps, the other none).
 		wait := w.cfg.PollInterval + rand.N(w.cfg.PollInterval)
-		if claimed > 0 {
-			wait = rand.N(w.cfg.PollInterval) // there may be more: look again soon
-		}
 		select {
 		case <-ctx.Done():
 			return
