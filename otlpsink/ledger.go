@@ -233,21 +233,15 @@ type interner[T comparable] struct {
 
 func (in *interner[T]) add(v T) uint32 {
 	var zero T
+	if len(in.vals) == 0 { // ID 0, the zero value, is never freed
+		in.vals, in.refs, in.ids = []T{zero}, []int{0}, map[T]uint32{}
+	}
 	if v == zero {
-		if len(in.vals) == 0 {
-			in.vals, in.refs = []T{zero}, []int{0}
-		}
 		return 0
 	}
 	if id, ok := in.ids[v]; ok {
 		in.refs[id]++
 		return id
-	}
-	if len(in.vals) == 0 {
-		in.vals, in.refs = []T{zero}, []int{0}
-	}
-	if in.ids == nil {
-		in.ids = map[T]uint32{}
 	}
 	var id uint32
 	if n := len(in.free); n > 0 {

@@ -393,12 +393,12 @@ func (st *Store) add(r spanRec) uint64 {
 	}
 	te.seqs = append(te.seqs, seq)
 
-	// A correlation value found on this span attaches to its whole trace, so a
-	// child that carries the ID only through its parent is found either way
-	// round, whichever arrives first.
 	if st.rcpt.rc != nil {
 		st.rcpt.span(&r)
 	}
+	// A correlation value found on this span attaches to its whole trace, so a
+	// child that carries the ID only through its parent is found either way
+	// round, whichever arrives first.
 	st.forCorrelations(rv, func(v string) {
 		if i := slices.Index(te.corrs, v); i >= 0 {
 			if st.rcpt.rc != nil {
